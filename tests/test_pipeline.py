@@ -129,3 +129,15 @@ def test_exp_run_with_set_param_shows_in_exp_show(reproduced):
                     metrics = data["metrics"]["metrics/eval.json"]["data"]
                     assert 0.0 <= metrics["test"]["f1"] <= 1.0
     assert 3e-5 in lrs, shown
+
+
+def test_plots_and_metrics_render(reproduced):
+    repo, env = reproduced
+    plots = json.loads(dvc("plots", "show", "--json", cwd=repo, env=env).stdout)["data"]
+    [f1_plot] = plots["Dev entity F1 by epoch"]
+    assert [row["step"] for row in f1_plot["content"]["data"]["values"]] == ["1", "2"]  # one point per epoch
+    [loss_plot] = plots["Training loss by step"]
+    assert len(loss_plot["content"]["data"]["values"]) >= 2
+    metrics = json.loads(dvc("metrics", "show", "--json", cwd=repo, env=env).stdout)
+    shown = next(iter(metrics.values()))["data"]
+    assert shown["metrics/eval.json"]["data"]["dev"]["f1"] == json.loads((repo / "metrics/eval.json").read_text())["dev"]["f1"]
