@@ -101,6 +101,17 @@ def test_second_repro_reruns_nothing(reproduced):
     assert "up to date" in out
 
 
+def test_editing_one_stage_invalidates_only_what_depends_on_it(reproduced):
+    repo, env = reproduced
+    module = repo / "src/nerflow/evaluate.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# an edit\n")
+        assert set(json.loads(dvc("status", "--json", cwd=repo, env=env).stdout)) == {"evaluate"}
+    finally:
+        module.write_text(original)
+
+
 def test_training_on_cpu_is_bit_reproducible(reproduced):
     repo, env = reproduced
     before = (repo / "metrics/eval.json").read_text()

