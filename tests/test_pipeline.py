@@ -89,7 +89,7 @@ def test_repro_writes_entity_metrics_for_every_word(reproduced):
     predictions = (repo / "data/predictions/test.conll").read_text().splitlines()
     assert sum(1 for line in predictions if line and not line.startswith("-DOCSTART-")) == metrics["test"]["words"]
     curves = repo / "metrics/train/plots/metrics"
-    assert len((curves / "dev/f1.tsv").read_text().splitlines()) == 1 + 2  # header + one row per epoch
+    assert len((curves / "train/dev_f1.tsv").read_text().splitlines()) == 1 + 2  # header + one row per epoch
     assert len((curves / "train/loss.tsv").read_text().splitlines()) >= 1 + 2  # steps 1 and 10
     assert (repo / "models/ner/config.json").is_file()
 
@@ -152,3 +152,16 @@ def test_plots_and_metrics_render(reproduced):
     metrics = json.loads(dvc("metrics", "show", "--json", cwd=repo, env=env).stdout)
     shown = next(iter(metrics.values()))["data"]
     assert shown["metrics/eval.json"]["data"]["dev"]["f1"] == json.loads((repo / "metrics/eval.json").read_text())["dev"]["f1"]
+
+
+def test_benchmark_command_runs_on_the_pipeline_outputs(reproduced):
+    repo, env = reproduced
+    run([sys.executable, "-m", "nerflow.bench", "--windows", "8", "--repeats", "1"], repo, env)
+    report = json.loads((repo / "metrics/bench.json").read_text())
+    assert set(report["median"]) == {"train-seed", "train-dynamic-padding", "train-length-grouped", "train-project",
+                                     "predict-seed", "predict-project"}
+    for path, m in report["median"].items():
+        assert m["real_tokens"] > 0 and 0 < m["real_share"] <= 1 and m["seconds"] > 0 and m["peak_memory_mb"] > 0
+    # Seed style pads every window to 128: the share of real tokens is what the fixture's windows fill.
+    assert report["median"]["train-seed"]["computed_tokens"] == 8 * 128
+    assert report["median"]["train-seed"]["speedup"] == 1.0

@@ -1,13 +1,16 @@
 """Benchmark: the project's training and inference paths against a seed-style baseline, on the same windows.
 
-    python -m nerflow.bench                       # CPU: the pipeline's base model and tokenized data
-    python -m nerflow.bench --config bert-base    # a bert-base architecture built from a config (no weights)
+    python -m nerflow.bench                       # speed: CPU, the pipeline's base model and tokenized data
+    python -m nerflow.bench --config bert-base    # speed: a bert-base built from a config (no weights needed)
+    python -m nerflow.bench --accuracy            # dev entity F1 of both paths after training on a subset
 
-Seed-style baseline, written out here so the comparison is explicit: every window padded to 128, fp32,
-batch 16, AdamW without schedule, `loss.item()` every step, random order. The project's path is the real
-one: transformers' Trainer with the arguments the train stage uses (train.training_arguments), and
-inference.predict_windows. Each measurement runs in its own process so that peak memory is its own.
-Writes metrics/bench.json and prints a table.
+Needs `dvc repro tokenize` first (it reads data/tokenized and data/base_model). The seed-style baseline is
+written out here so the comparison is explicit: windows padded to 128, fp32, batch 16, AdamW without
+schedule, `loss.item()` every step, random order. Between the two, each speed step is measured on its own.
+The project's path is the real one: transformers' Trainer with the arguments of the train stage
+(train.training_arguments) for training, inference.predict_windows for prediction. Each measurement runs in
+a fresh process, so that peak memory is its own, and the paths are interleaved across repeats, so that drift
+in machine load hits them alike. Writes metrics/bench.json (or metrics/bench_accuracy.json), prints a table.
 """
 
 import argparse
@@ -28,181 +31,284 @@ import torch
 from nerflow.files import read_jsonl, write_json_atomic
 from nerflow.params import load_params
 
+PROCESSED_DIR = Path("data/processed")
 TOKENIZED_DIR = Path("data/tokenized")
 BASE_MODEL_DIR = "data/base_model"
 BENCH_METRICS = "metrics/bench.json"
-BASELINE_LENGTH, BASELINE_BATCH = 128, 16
-
-
-def load_model(config: str, num_labels: int):
-    from transformers import AutoConfig, AutoModelForTokenClassification, BertConfig
-
-    if config == "bert-base":  # speed does not depend on the weights: no download needed
-        return AutoModelForTokenClassification.from_config(BertConfig(num_labels=num_labels))
-    return AutoModelForTokenClassification.from_pretrained(BASE_MODEL_DIR, num_labels=num_labels)
+ACCURACY_METRICS = "metrics/bench_accuracy.json"
+SEED_LENGTH, SEED_BATCH = 128, 16
 
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def synchronize():
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+def load_model(config, labels: list, params: dict):
+    from transformers import AutoModelForTokenClassification, BertConfig
+
+    from nerflow.train import load_base_model
+
+    if config == "bert-base":  # speed does not depend on the weights
+        torch.manual_seed(params["seed"])
+        dropout = params.get("attention_dropout")
+        return AutoModelForTokenClassification.from_config(BertConfig(
+            num_labels=len(labels), attention_probs_dropout_prob=0.1 if dropout is None else dropout))
+    return load_base_model(params, labels)
 
 
-def padded_batches(windows, batch_size, width, with_labels):
-    """Seed style: every window padded (or cut) to `width`."""
-    for first in range(0, len(windows), batch_size):
-        batch = windows[first:first + batch_size]
-        input_ids = torch.zeros((len(batch), width), dtype=torch.long)
-        attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        for row, w in enumerate(batch):
-            n = min(len(w["input_ids"]), width)
-            input_ids[row, :n] = torch.tensor(w["input_ids"][:n])
-            attention_mask[row, :n] = 1
-            if with_labels:
-                labels[row, :n] = torch.tensor(w["labels"][:n])
-        yield input_ids, attention_mask, labels
+def pad(batch: list, width: int = None):
+    """Tensors for a list of windows, padded to `width` (seed style) or to the batch's longest window."""
+    width = width or max(len(w["input_ids"]) for w in batch)
+    input_ids = torch.zeros((len(batch), width), dtype=torch.long)
+    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    for row, w in enumerate(batch):
+        n = min(len(w["input_ids"]), width)
+        input_ids[row, :n] = torch.tensor(w["input_ids"][:n])
+        attention_mask[row, :n] = 1
+        if "labels" in w:
+            labels[row, :n] = torch.tensor(w["labels"][:n])
+    return input_ids, attention_mask, labels
 
 
-def train_baseline(model, windows, params):
+def hand_loop(model, windows, params, width=None, grouped=False):
+    """The seed's training loop; with width=None it pads per batch, with grouped it orders by length."""
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
     model.to(device()).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(params["lr"]))
-    random.Random(params["seed"]).shuffle(windows)
-    losses = []
-    for input_ids, attention_mask, labels in padded_batches(windows, BASELINE_BATCH, BASELINE_LENGTH, True):
-        loss = model(input_ids=input_ids.to(device()), attention_mask=attention_mask.to(device()),
-                     labels=labels.to(device())).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())  # a host sync every step, as the seed code does
-    return len(windows) // BASELINE_BATCH * BASELINE_BATCH * BASELINE_LENGTH
+    lengths = [len(w["input_ids"]) for w in windows]
+    computed = 0
+    for epoch in range(params["epochs"]):
+        if grouped:
+            generator = torch.Generator().manual_seed(params["seed"] + epoch)
+            order = get_length_grouped_indices(lengths, SEED_BATCH, generator=generator)
+        else:
+            order = list(range(len(windows)))
+            random.Random(params["seed"] + epoch).shuffle(order)
+        for first in range(0, len(order), SEED_BATCH):
+            input_ids, attention_mask, labels = pad([windows[i] for i in order[first:first + SEED_BATCH]], width)
+            computed += input_ids.numel()
+            loss = model(input_ids=input_ids.to(device()), attention_mask=attention_mask.to(device()),
+                         labels=labels.to(device())).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            loss.item()  # a host sync every step, as the seed code does
+    return computed
 
 
-def train_project(model, windows, params):
-    from transformers import AutoTokenizer, DataCollatorForTokenClassification, Trainer
+def trainer_path(model, windows, params, **overrides):
+    from transformers import AutoTokenizer, DataCollatorForTokenClassification
 
-    from nerflow.train import training_arguments
+    from nerflow.train import NerTrainer, training_arguments
 
     tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
+    collate = DataCollatorForTokenClassification(tokenizer)
+    computed = []
+
+    def counting_collate(features):
+        batch = collate(features)
+        computed.append(batch["input_ids"].numel())
+        return batch
+
     with tempfile.TemporaryDirectory() as scratch:
-        args = training_arguments({**params, "epochs": 1}, scratch)
+        args = training_arguments(params, scratch)
         args.disable_tqdm = True
-        trainer = Trainer(model=model, args=args, train_dataset=[{"input_ids": w["input_ids"], "labels": w["labels"]}
-                                                                 for w in windows],
-                          data_collator=DataCollatorForTokenClassification(tokenizer), processing_class=tokenizer)
-        lengths = []
-        collate = trainer.data_collator
-
-        def counting(features):
-            batch = collate(features)
-            lengths.append(batch["input_ids"].numel())
-            return batch
-
-        trainer.data_collator = counting
-        trainer.train()
-    return sum(lengths)
+        for key, value in overrides.items():  # variants measured with --with
+            setattr(args, key, value)
+        train = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in windows]
+        NerTrainer(model=model, args=args, train_dataset=train, data_collator=counting_collate,
+                   processing_class=tokenizer).train()
+    return sum(computed)
 
 
-def predict_baseline(model, windows, params):
+def predict_seed(model, windows, params):
     model.to(device()).eval()
+    computed = 0
     with torch.no_grad():
-        for input_ids, attention_mask, _ in padded_batches(windows, BASELINE_BATCH, BASELINE_LENGTH, False):
+        for first in range(0, len(windows), SEED_BATCH):
+            input_ids, attention_mask, _ = pad(windows[first:first + SEED_BATCH], SEED_LENGTH)
+            computed += input_ids.numel()
             model(input_ids=input_ids.to(device()), attention_mask=attention_mask.to(device())).logits.argmax(-1).tolist()
-    return -(-len(windows) // BASELINE_BATCH) * BASELINE_BATCH * BASELINE_LENGTH
+    return computed
 
 
 def predict_project(model, windows, params):
     from nerflow.inference import predict_windows
 
     model.to(device())
-    computed = []
-    order = sorted(len(w["input_ids"]) for w in windows)
-    for first in range(0, len(order), params["eval_batch_size"]):
-        batch = order[first:first + params["eval_batch_size"]]
-        computed.append(batch[-1] * len(batch))
-    predict_windows(model, windows, params["eval_batch_size"], 0)
-    return sum(computed)
+    predict_windows(model, windows, params["eval_batch_size"], pad_id=0)
+    lengths = sorted(len(w["input_ids"]) for w in windows)  # predict_windows pads each batch to its longest
+    size = params["eval_batch_size"]
+    return sum(lengths[min(first + size, len(lengths)) - 1] * len(lengths[first:first + size])
+               for first in range(0, len(lengths), size))
 
 
-PATHS = {"train-baseline": train_baseline, "train-project": train_project,
-         "predict-baseline": predict_baseline, "predict-project": predict_project}
+# name -> (split, function, description); the first of each kind is the baseline of the ratios.
+PATHS = {
+    "train-seed": ("train", lambda m, w, p: hand_loop(m, w, p, width=SEED_LENGTH),
+                   "seed style: pad to 128, batch 16, fp32, no schedule, .item() each step"),
+    "train-dynamic-padding": ("train", lambda m, w, p: hand_loop(m, w, p),
+                              "+ pad each batch to its longest window"),
+    "train-length-grouped": ("train", lambda m, w, p: hand_loop(m, w, p, grouped=True),
+                             "+ length-grouped batches (transformers' sampler)"),
+    "train-project": ("train", trainer_path, "the train stage: Trainer, token-budget batches, warmup+decay"),
+    "predict-seed": ("dev", predict_seed, "seed style: pad to 128, batch 16, no_grad"),
+    "predict-project": ("dev", predict_project, "the evaluate stage: sorted by length, eval_batch_size, inference_mode"),
+}
 
 
-def measure(path: str, config: str, sentences: int) -> dict:
-    """One measurement, in this process: wall time, real and computed tokens, peak memory."""
-    params = load_params()
-    labels = json.loads(Path("data/processed/labels.json").read_text())
-    split = "train" if path.startswith("train") else "dev"
+# Variants tried on top of the project's path, measured only when asked for (--with NAME).
+EXTRA_PATHS = {
+    "train-project-compile": ("train", lambda m, w, p: trainer_path(m, w, p, torch_compile=True),
+                              "+ torch.compile (compile time included)"),
+    "train-project-bf16": ("train", lambda m, w, p: trainer_path(m, w, p, bf16=True),
+                           "+ bf16 autocast (on CPU too)"),
+    "train-project-no-attention-dropout": ("train", trainer_path, "+ attention dropout 0 (param attention_dropout)"),
+}
+
+
+def measure(path: str, config, windows_count: int) -> dict:
+    """One measurement in this process (one epoch): wall time, real and computed tokens, peak memory."""
+    params = {**load_params(), "epochs": 1}
+    labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
+    split, function, _ = {**PATHS, **EXTRA_PATHS}[path]
     windows = read_jsonl(TOKENIZED_DIR / f"{split}.jsonl")
     if split == "train":
-        windows = windows[:sentences]
-    torch.manual_seed(params["seed"])
-    model = load_model(config, len(labels))
-    synchronize()
+        windows = windows[:windows_count]
+    if path == "train-project-no-attention-dropout":
+        params["attention_dropout"] = 0.0
+    model = load_model(config, labels, params)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    computed = PATHS[path](model, windows, params)
-    synchronize()
+    computed = function(model, windows, params)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     real = sum(len(w["input_ids"]) for w in windows)
-    if torch.cuda.is_available():
-        peak = torch.cuda.max_memory_allocated()
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    flops = real * flops_per_token(model, sum(len(w["input_ids"]) ** 2 for w in windows) / real, split == "train")
+    peak = (torch.cuda.max_memory_allocated() if torch.cuda.is_available()
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {"seconds": seconds, "windows": len(windows), "real_tokens": real, "computed_tokens": computed,
-            "real_share": real / computed, "real_tokens_per_s": real / seconds, "windows_per_s": len(windows) / seconds,
-            "peak_memory_mb": peak / 2**20}
+            "real_share": real / computed, "real_tokens_per_s": real / seconds,
+            "windows_per_s": len(windows) / seconds, "peak_memory_mb": peak / 2**20,
+            "model_tflops_per_s": flops / seconds / 1e12}
+
+
+def flops_per_token(model, mean_context: float, training: bool) -> float:
+    """Model FLOPs per real token: 2N forward (6N with backward) over non-embedding parameters N, plus
+    attention scores and values, 4 x layers x hidden x context forward (12x with backward)."""
+    config = model.config
+    embeddings = sum(p.numel() for name, p in model.named_parameters() if "embeddings" in name)
+    non_embedding = sum(p.numel() for p in model.parameters()) - embeddings
+    attention = config.num_hidden_layers * config.hidden_size * mean_context
+    return (6 * non_embedding + 12 * attention) if training else (2 * non_embedding + 4 * attention)
 
 
 def machine() -> str:
     if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+        return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
+def run_isolated(*args) -> dict:
+    result = subprocess.run([sys.executable, "-m", "nerflow.bench", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(args)} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def speed(args) -> None:
+    extra = ["--windows", str(args.windows)] + (["--config", args.config] if args.config else [])
+    paths = {**PATHS, **{name: EXTRA_PATHS[name] for name in args.with_paths}}
+    runs = {path: [] for path in paths}
+    for repeat in range(args.repeats):
+        for path in paths:
+            runs[path].append(run_isolated("--one", path, *extra))
+            print(f"repeat {repeat + 1}/{args.repeats} {path}: {runs[path][-1]['seconds']:.1f} s", file=sys.stderr)
+    median = {path: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for path, rs in runs.items()}
+    for kind in ("train", "predict"):
+        names = [p for p in paths if p.startswith(kind)]
+        for name in names:  # ratio of medians against the seed-style path of the same kind
+            median[name]["speedup"] = median[name]["real_tokens_per_s"] / median[names[0]]["real_tokens_per_s"]
+    if args.peak_tflops:
+        for m in median.values():
+            m["mfu"] = m["model_tflops_per_s"] / args.peak_tflops
+    report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": args.config or load_params()["model"],
+              "repeats": args.repeats, "train_windows": args.windows, "peak_tflops": args.peak_tflops,
+              "paths": {p: description for p, (_, _, description) in paths.items()},
+              "median": median, "runs": runs}
+    write_json_atomic(BENCH_METRICS, report)
+    print(f"{report['machine']}; model {report['model']}; medians of {args.repeats}")
+    print(f"{'path':32} {'wall s':>8} {'real tok/s':>11} {'real share':>10} {'windows/s':>10} {'peak MB':>8} "
+          f"{'TFLOP/s':>8} {'speed-up':>8}" + ("     MFU" if args.peak_tflops else ""))
+    for path, m in median.items():
+        print(f"{path:32} {m['seconds']:8.2f} {m['real_tokens_per_s']:11.0f} {m['real_share']:10.2f} "
+              f"{m['windows_per_s']:10.1f} {m['peak_memory_mb']:8.0f} {m['model_tflops_per_s']:8.3f} {m['speedup']:7.2f}x"
+              + (f" {100 * m['mfu']:6.1f}%" if args.peak_tflops else ""))
+
+
+ACCURACY_PATHS = ("train-seed", "train-project-seed-optimizer", "train-project")
+
+
+def accuracy_one(path: str, windows_count: int, epochs: int) -> dict:
+    """Train `path` on the first windows of train for `epochs`, then score dev entity F1 (same code as evaluate)."""
+    from nerflow.inference import predict_tags
+    from nerflow.metrics import entity_f1
+
+    params = {**load_params(), "epochs": epochs}
+    labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
+    windows = read_jsonl(TOKENIZED_DIR / "train.jsonl")[:windows_count]
+    model = load_model(None, labels, params)
+    start = time.perf_counter()
+    if path == "train-seed":
+        hand_loop(model, windows, params, width=SEED_LENGTH)
+    elif path == "train-project-seed-optimizer":  # only the speed techniques differ from train-seed
+        trainer_path(model, windows, {**params, "batch_size": SEED_BATCH, "warmup_ratio": 0.0},
+                     lr_scheduler_type="constant")
+    else:
+        trainer_path(model, windows, params)
+    seconds = time.perf_counter() - start
+    dev = read_jsonl(PROCESSED_DIR / "dev.jsonl")
+    predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / "dev.jsonl"), [len(s["tokens"]) for s in dev],
+                             dict(enumerate(labels)), params["eval_batch_size"], pad_id=0)
+    return {"dev_f1": entity_f1([s["tags"] for s in dev], predicted), "train_seconds": seconds}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=None, help="bert-base: build that architecture from a config")
-    parser.add_argument("--sentences", type=int, default=1024, help="train windows per measurement")
+    parser.add_argument("--windows", type=int, default=1024, help="train windows per speed measurement")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each path; medians are reported")
-    parser.add_argument("--one", choices=sorted(PATHS), help=argparse.SUPPRESS)
+    parser.add_argument("--peak-tflops", type=float, default=None,
+                        help="the device's dense peak (989 for an H100 SXM in bf16) to report MFU on real tokens")
+    parser.add_argument("--accuracy", action="store_true", help="compare dev entity F1 after training on a subset")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of the --accuracy run")
+    parser.add_argument("--with", dest="with_paths", action="append", default=[], choices=sorted(EXTRA_PATHS),
+                        help="also measure this variant of the project's training path")
+    parser.add_argument("--one", choices=sorted({**PATHS, **EXTRA_PATHS}), help=argparse.SUPPRESS)
+    parser.add_argument("--one-accuracy", choices=ACCURACY_PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.config, args.sentences)))
-        return
-    runs = {path: [] for path in PATHS}
-    for repeat in range(args.repeats):
-        for path in PATHS:  # interleaved, so that drift in machine load hits every path alike
-            command = [sys.executable, "-m", "nerflow.bench", "--one", path, "--sentences", str(args.sentences)]
-            if args.config:
-                command += ["--config", args.config]
-            result = subprocess.run(command, capture_output=True, text=True)
-            if result.returncode != 0:
-                raise SystemExit(f"bench: {path} failed:\n{result.stderr}")
-            runs[path].append(json.loads(result.stdout.strip().splitlines()[-1]))
-            print(f"run {repeat + 1}/{args.repeats} {path}: {runs[path][-1]['seconds']:.1f} s", file=sys.stderr)
-    median = {path: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for path, rs in runs.items()}
-    report = {
-        "machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": args.config or load_params()["model"],
-        "repeats": args.repeats, "train_windows": args.sentences, "median": median,
-        "ratio": {
-            "train_real_tokens_per_s": median["train-project"]["real_tokens_per_s"] / median["train-baseline"]["real_tokens_per_s"],
-            "predict_real_tokens_per_s": median["predict-project"]["real_tokens_per_s"] / median["predict-baseline"]["real_tokens_per_s"],
-        },
-        "runs": runs,
-    }
-    write_json_atomic(BENCH_METRICS, report)
-    print(f"{'path':18} {'wall s':>8} {'real tok/s':>11} {'real share':>10} {'windows/s':>10} {'peak MB':>8}")
-    for path, m in median.items():
-        print(f"{path:18} {m['seconds']:8.2f} {m['real_tokens_per_s']:11.0f} {m['real_share']:10.2f} "
-              f"{m['windows_per_s']:10.1f} {m['peak_memory_mb']:8.0f}")
-    print(f"train speed-up {report['ratio']['train_real_tokens_per_s']:.2f}x, "
-          f"predict speed-up {report['ratio']['predict_real_tokens_per_s']:.2f}x  ({report['machine']})")
+        print(json.dumps(measure(args.one, args.config, args.windows)))
+    elif args.one_accuracy:
+        print(json.dumps(accuracy_one(args.one_accuracy, args.windows, args.epochs)))
+    elif args.accuracy:
+        results = {path: run_isolated("--one-accuracy", path, "--windows", str(args.windows), "--epochs", str(args.epochs))
+                   for path in ACCURACY_PATHS}
+        report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": load_params()["model"],
+                  "train_windows": args.windows, "epochs": args.epochs, "dev": "all of dev", "results": results}
+        write_json_atomic(ACCURACY_METRICS, report)
+        for path, r in results.items():
+            print(f"{path:30} dev entity F1 {100 * r['dev_f1']:6.2f} ({100 * (r['dev_f1'] - results['train-seed']['dev_f1']):+.2f} "
+                  f"vs seed), training {r['train_seconds']:.0f} s")
+    else:
+        speed(args)
 
 
 if __name__ == "__main__":
