@@ -98,10 +98,14 @@ def hand_loop(model, windows, params, width=None, grouped=False):
     return computed
 
 
-def trainer_path(model, windows, params, **overrides):
-    from transformers import AutoTokenizer, DataCollatorForTokenClassification
+def trainer_path(model, windows, params, length_grouped_trainer=False, **overrides):
+    from transformers import AutoTokenizer, DataCollatorForTokenClassification, Trainer, TrainingArguments
 
-    from nerflow.train import NerTrainer, training_arguments
+    from nerflow.train import NerTrainer, training_options
+
+    trainer_class = NerTrainer
+    if length_grouped_trainer:  # what the train stage used before token-budget batches
+        trainer_class, overrides["train_sampling_strategy"] = Trainer, "group_by_length"
 
     tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
     collate = DataCollatorForTokenClassification(tokenizer)
@@ -113,13 +117,11 @@ def trainer_path(model, windows, params, **overrides):
         return batch
 
     with tempfile.TemporaryDirectory() as scratch:
-        args = training_arguments(params, scratch)
-        args.disable_tqdm = True
-        for key, value in overrides.items():  # variants measured with --with
-            setattr(args, key, value)
+        options = training_options(params, scratch, torch.cuda.is_available())
+        args = TrainingArguments(**{**options, "disable_tqdm": True, **overrides})  # overrides: the variants
         train = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in windows]
-        NerTrainer(model=model, args=args, train_dataset=train, data_collator=counting_collate,
-                   processing_class=tokenizer).train()
+        trainer_class(model=model, args=args, train_dataset=train, data_collator=counting_collate,
+                      processing_class=tokenizer).train()
     return sum(computed)
 
 
@@ -166,6 +168,8 @@ EXTRA_PATHS = {
     "train-project-bf16": ("train", lambda m, w, p: trainer_path(m, w, p, bf16=True),
                            "+ bf16 autocast (on CPU too)"),
     "train-project-no-attention-dropout": ("train", trainer_path, "+ attention dropout 0 (param attention_dropout)"),
+    "train-trainer-length-grouped": ("train", lambda m, w, p: trainer_path(m, w, p, length_grouped_trainer=True),
+                                     "the train stage with transformers' length-grouped sampler instead"),
 }
 
 
