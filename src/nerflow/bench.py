@@ -165,7 +165,7 @@ PATHS = {
 EXTRA_PATHS = {
     "train-project-compile": ("train", lambda m, w, p: trainer_path(m, w, p, torch_compile=True),
                               "+ torch.compile (compile time included)"),
-    "train-project-bf16": ("train", lambda m, w, p: trainer_path(m, w, p, bf16=True),
+    "train-project-bf16": ("train", lambda m, w, p: trainer_path(m, w, p, bf16=True, use_cpu=not torch.cuda.is_available()),
                            "+ bf16 autocast (on CPU too)"),
     "train-project-no-attention-dropout": ("train", trainer_path, "+ attention dropout 0 (param attention_dropout)"),
     "train-trainer-length-grouped": ("train", lambda m, w, p: trainer_path(m, w, p, length_grouped_trainer=True),
