@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from nerflow.params import load_params
-from nerflow.train import training_options
+from nerflow.finetune import training_options
 
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
 
@@ -33,7 +33,7 @@ def test_exponent_written_by_dvc_reaches_the_optimizer_as_float():
 
 
 def test_attention_dropout_param_overrides_the_model_config(tiny_model_dir):
-    from nerflow.train import load_base_model
+    from nerflow.finetune import load_base_model
 
     assert load_base_model({**PARAMS, "attention_dropout": 0.0}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.0
     assert load_base_model({**PARAMS, "attention_dropout": None}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.1

@@ -46,14 +46,14 @@ def device() -> torch.device:
 def load_model(config, labels: list, params: dict):
     from transformers import AutoModelForTokenClassification, BertConfig
 
-    from nerflow.train import load_base_model
+    from nerflow.finetune import load_base_model
 
     if config == "bert-base":  # speed does not depend on the weights
         torch.manual_seed(params["seed"])
         dropout = params.get("attention_dropout")
         return AutoModelForTokenClassification.from_config(BertConfig(
             num_labels=len(labels), attention_probs_dropout_prob=0.1 if dropout is None else dropout))
-    return load_base_model(params, labels)
+    return load_base_model(params, labels, BASE_MODEL_DIR)
 
 
 def pad(batch: list, width: int = None):
@@ -101,7 +101,7 @@ def hand_loop(model, windows, params, width=None, grouped=False):
 def trainer_path(model, windows, params, length_grouped_trainer=False, **overrides):
     from transformers import AutoTokenizer, DataCollatorForTokenClassification, Trainer, TrainingArguments
 
-    from nerflow.train import NerTrainer, training_options
+    from nerflow.finetune import NerTrainer, training_options
 
     trainer_class = NerTrainer
     if length_grouped_trainer:  # what the train stage used before token-budget batches
@@ -156,8 +156,8 @@ PATHS = {
     "train-length-grouped": ("train", lambda m, w, p: hand_loop(m, w, p, grouped=True),
                              "+ length-grouped batches (transformers' sampler)"),
     "train-project": ("train", trainer_path, "the train stage: Trainer, token-budget batches, warmup+decay"),
-    "predict-seed": ("dev", predict_seed, "seed style: pad to 128, batch 16, no_grad"),
-    "predict-project": ("dev", predict_project, "the evaluate stage: sorted by length, eval_batch_size, inference_mode"),
+    "predict-seed": ("predict", predict_seed, "seed style: pad to 128, batch 16, no_grad"),
+    "predict-project": ("predict", predict_project, "the evaluate stage: sorted by length, eval_batch_size, inference_mode"),
 }
 
 
@@ -168,22 +168,27 @@ EXTRA_PATHS = {
     "train-project-bf16": ("train", lambda m, w, p: trainer_path(m, w, p, bf16=True, use_cpu=not torch.cuda.is_available()),
                            "+ bf16 autocast (on CPU too)"),
     "train-project-no-attention-dropout": ("train", trainer_path, "+ attention dropout 0 (param attention_dropout)"),
+    "train-project-batch-128": ("train", lambda m, w, p: trainer_path(m, w, {**p, "batch_size": 128}),
+                                "+ batch_size 128 (param batch_size; fewer, larger steps)"),
     "train-trainer-length-grouped": ("train", lambda m, w, p: trainer_path(m, w, p, length_grouped_trainer=True),
                                      "the train stage with transformers' length-grouped sampler instead"),
 }
 
 
-def measure(path: str, config, windows_count: int) -> dict:
-    """One measurement in this process (one epoch): wall time, real and computed tokens, peak memory."""
-    params = {**load_params(), "epochs": 1}
+def measure(path: str, config, windows_count: int, epochs: int, predict_split: str, batch_size: int) -> dict:
+    """One measurement in this process: wall time, real and computed tokens, peak memory."""
+    params = {**load_params(), "epochs": epochs}
+    if batch_size:
+        params["batch_size"] = batch_size
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     split, function, _ = {**PATHS, **EXTRA_PATHS}[path]
+    split = predict_split if split == "predict" else split
     windows = read_jsonl(TOKENIZED_DIR / f"{split}.jsonl")
-    if split == "train":
+    if split == "train" and windows_count:
         windows = windows[:windows_count]
     if path == "train-project-no-attention-dropout":
         params["attention_dropout"] = 0.0
-    model = load_model(config, labels, params)
+    model = load_model(config, labels, params).to(device())  # the copy to the device is not timed
     if torch.cuda.is_available():
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -192,13 +197,16 @@ def measure(path: str, config, windows_count: int) -> dict:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    real = sum(len(w["input_ids"]) for w in windows)
-    flops = real * flops_per_token(model, sum(len(w["input_ids"]) ** 2 for w in windows) / real, split == "train")
+    per_pass = sum(len(w["input_ids"]) for w in windows)
+    real = per_pass * (epochs if split == "train" else 1)
+    mean_context = sum(len(w["input_ids"]) ** 2 for w in windows) / per_pass  # attention cost grows with length
+    flops = real * flops_per_token(model, mean_context, split == "train")
     peak = (torch.cuda.max_memory_allocated() if torch.cuda.is_available()
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"seconds": seconds, "windows": len(windows), "real_tokens": real, "computed_tokens": computed,
+    passes = epochs if split == "train" else 1
+    return {"seconds": seconds, "windows": len(windows) * passes, "real_tokens": real, "computed_tokens": computed,
             "real_share": real / computed, "real_tokens_per_s": real / seconds,
-            "windows_per_s": len(windows) / seconds, "peak_memory_mb": peak / 2**20,
+            "windows_per_s": len(windows) * passes / seconds, "peak_memory_mb": peak / 2**20,
             "model_tflops_per_s": flops / seconds / 1e12}
 
 
@@ -228,7 +236,8 @@ def run_isolated(*args) -> dict:
 
 
 def speed(args) -> None:
-    extra = ["--windows", str(args.windows)] + (["--config", args.config] if args.config else [])
+    extra = ["--windows", str(args.windows), "--epochs", str(args.epochs or 1), "--predict-split", args.predict_split,
+             "--batch-size", str(args.batch_size or 0)] + (["--config", args.config] if args.config else [])
     paths = {**PATHS, **{name: EXTRA_PATHS[name] for name in args.with_paths}}
     runs = {path: [] for path in paths}
     for repeat in range(args.repeats):
@@ -244,10 +253,12 @@ def speed(args) -> None:
         for m in median.values():
             m["mfu"] = m["model_tflops_per_s"] / args.peak_tflops
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": args.config or load_params()["model"],
-              "repeats": args.repeats, "train_windows": args.windows, "peak_tflops": args.peak_tflops,
+              "repeats": args.repeats, "train_windows": args.windows or "all", "epochs": args.epochs or 1,
+              "batch_size": args.batch_size or load_params()["batch_size"], "predict_split": args.predict_split,
+              "peak_tflops": args.peak_tflops,
               "paths": {p: description for p, (_, _, description) in paths.items()},
               "median": median, "runs": runs}
-    write_json_atomic(BENCH_METRICS, report)
+    write_json_atomic(args.output or BENCH_METRICS, report)
     print(f"{report['machine']}; model {report['model']}; medians of {args.repeats}")
     print(f"{'path':32} {'wall s':>8} {'real tok/s':>11} {'real share':>10} {'windows/s':>10} {'peak MB':>8} "
           f"{'TFLOP/s':>8} {'speed-up':>8}" + ("     MFU" if args.peak_tflops else ""))
@@ -260,12 +271,12 @@ def speed(args) -> None:
 ACCURACY_PATHS = ("train-seed", "train-project-seed-optimizer", "train-project")
 
 
-def accuracy_one(path: str, windows_count: int, epochs: int) -> dict:
+def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
     """Train `path` on the first windows of train for `epochs`, then score dev entity F1 (same code as evaluate)."""
     from nerflow.inference import predict_tags
     from nerflow.metrics import entity_f1
 
-    params = {**load_params(), "epochs": epochs}
+    params = {**load_params(), "epochs": epochs, "seed": seed}
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     windows = read_jsonl(TOKENIZED_DIR / "train.jsonl")[:windows_count]
     model = load_model(None, labels, params)
@@ -284,33 +295,61 @@ def accuracy_one(path: str, windows_count: int, epochs: int) -> dict:
     return {"dev_f1": entity_f1([s["tags"] for s in dev], predicted), "train_seconds": seconds}
 
 
+def accuracy(args) -> None:
+    """Dev F1 of each path for each seed; the paths differ by the mean over seeds (seed spread alongside)."""
+    epochs = str(args.epochs or 2)
+    results = {path: {} for path in args.paths}
+    for seed in args.seeds:  # seeds outer, paths inner: load drift hits all paths alike
+        for path in args.paths:
+            results[path][seed] = run_isolated("--one-accuracy", path, "--windows", str(args.windows),
+                                               "--epochs", epochs, "--seeds", str(seed))
+            print(f"seed {seed} {path}: dev F1 {100 * results[path][seed]['dev_f1']:.2f}", file=sys.stderr)
+    summary = {path: {"mean_dev_f1": statistics.mean(r["dev_f1"] for r in runs.values()),
+                      "min_dev_f1": min(r["dev_f1"] for r in runs.values()),
+                      "max_dev_f1": max(r["dev_f1"] for r in runs.values()),
+                      "median_train_seconds": statistics.median(r["train_seconds"] for r in runs.values())}
+               for path, runs in results.items()}
+    baseline = summary[args.paths[0]]["mean_dev_f1"]
+    for s in summary.values():
+        s["mean_difference_vs_first"] = s["mean_dev_f1"] - baseline
+    report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": load_params()["model"],
+              "train_windows": args.windows, "epochs": int(epochs), "seeds": args.seeds, "dev": "all of dev",
+              "summary": summary, "results": results}
+    write_json_atomic(args.output or ACCURACY_METRICS, report)
+    for path, s in summary.items():
+        print(f"{path:30} mean dev entity F1 {100 * s['mean_dev_f1']:6.2f} over seeds {args.seeds} "
+              f"(range {100 * s['min_dev_f1']:.2f}-{100 * s['max_dev_f1']:.2f}; {100 * s['mean_difference_vs_first']:+.2f} "
+              f"vs {args.paths[0]}), training {s['median_train_seconds']:.0f} s")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=None, help="bert-base: build that architecture from a config")
-    parser.add_argument("--windows", type=int, default=1024, help="train windows per speed measurement")
+    parser.add_argument("--windows", type=int, default=1024, help="train windows per measurement (0: all of train)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each path; medians are reported")
     parser.add_argument("--peak-tflops", type=float, default=None,
                         help="the device's dense peak (989 for an H100 SXM in bf16) to report MFU on real tokens")
     parser.add_argument("--accuracy", action="store_true", help="compare dev entity F1 after training on a subset")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of the --accuracy run")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: 1 for speed, 2 for --accuracy)")
+    parser.add_argument("--batch-size", type=int, default=None, help="the project's batch_size (default: params.yaml)")
+    parser.add_argument("--predict-split", default="test", choices=("dev", "test"), help="the split predicted")
     parser.add_argument("--with", dest="with_paths", action="append", default=[], choices=sorted(EXTRA_PATHS),
                         help="also measure this variant of the project's training path")
+    parser.add_argument("--output", default=None, help=f"where to write the report (default {BENCH_METRICS}, "
+                        f"or {ACCURACY_METRICS} with --accuracy)")
+    parser.add_argument("--seeds", type=lambda text: [int(x) for x in text.split(",")], default=[42],
+                        help="--accuracy: comma-separated seeds, each path trained once per seed")
+    parser.add_argument("--paths", type=lambda text: text.split(","), default=list(ACCURACY_PATHS),
+                        help=f"--accuracy: comma-separated paths, the first is the baseline ({','.join(ACCURACY_PATHS)})")
     parser.add_argument("--one", choices=sorted({**PATHS, **EXTRA_PATHS}), help=argparse.SUPPRESS)
     parser.add_argument("--one-accuracy", choices=ACCURACY_PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.config, args.windows)))
+        print(json.dumps(measure(args.one, args.config, args.windows, args.epochs or 1, args.predict_split, args.batch_size)))
     elif args.one_accuracy:
-        print(json.dumps(accuracy_one(args.one_accuracy, args.windows, args.epochs)))
+        print(json.dumps(accuracy_one(args.one_accuracy, args.windows, args.epochs or 2, args.seeds[0])))
     elif args.accuracy:
-        results = {path: run_isolated("--one-accuracy", path, "--windows", str(args.windows), "--epochs", str(args.epochs))
-                   for path in ACCURACY_PATHS}
-        report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": load_params()["model"],
-                  "train_windows": args.windows, "epochs": args.epochs, "dev": "all of dev", "results": results}
-        write_json_atomic(ACCURACY_METRICS, report)
-        for path, r in results.items():
-            print(f"{path:30} dev entity F1 {100 * r['dev_f1']:6.2f} ({100 * (r['dev_f1'] - results['train-seed']['dev_f1']):+.2f} "
-                  f"vs seed), training {r['train_seconds']:.0f} s")
+        accuracy(args)
     else:
         speed(args)
 

@@ -1,22 +1,19 @@
 """Stage train: fine-tune the base encoder with transformers' Trainer -> models/ner/, metrics/train/ (curves).
 
 AdamW with linear warmup and decay, weight decay, gradient clipping, batches of windows of similar length
-holding about the same number of tokens (nerflow.batching), bf16 autocast on CUDA. Dev entity F1 is measured after each epoch and the best epoch's weights are
-kept (in memory: no checkpoint folders to clean up).
+holding about the same number of tokens, bf16 autocast on CUDA (nerflow.finetune). Dev entity F1 is
+measured after each epoch and the best epoch's weights are kept (in memory: no checkpoint folders).
 """
 
 import json
 import tempfile
 from pathlib import Path
 
-import torch
 from dvclive import Live
-from torch.utils.data import DataLoader
-from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
-                          Trainer, TrainerCallback, TrainingArguments, set_seed)
+from transformers import AutoTokenizer, DataCollatorForTokenClassification, TrainerCallback
 
-from nerflow.batching import TokenBudgetBatchSampler
 from nerflow.files import atomic_dir, read_jsonl
+from nerflow.finetune import NerTrainer, load_base_model, training_arguments
 from nerflow.inference import predict_tags
 from nerflow.metrics import entity_f1
 from nerflow.params import load_params
@@ -56,65 +53,12 @@ class DevF1Callback(TrainerCallback):
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-class NerTrainer(Trainer):
-    """Trainer whose training batches hold about the same number of tokens (see nerflow.batching)."""
-
-    def get_train_dataloader(self) -> DataLoader:
-        sampler = TokenBudgetBatchSampler([len(w["input_ids"]) for w in self.train_dataset],
-                                          self.args.per_device_train_batch_size, self.args.seed)
-        loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator,
-                            pin_memory=self.args.dataloader_pin_memory)
-        return self.accelerator.prepare(loader)
-
-
-def training_options(params: dict, output_dir: str, cuda: bool) -> dict:
-    """TrainingArguments for this device, as a dict (so both branches can be checked on any machine)."""
-    options = dict(
-        output_dir=output_dir,
-        learning_rate=float(params["lr"]),
-        num_train_epochs=params["epochs"],
-        per_device_train_batch_size=params["batch_size"],
-        weight_decay=float(params["weight_decay"]),
-        warmup_steps=float(params["warmup_ratio"]),  # a float in [0, 1) is a share of all steps
-        lr_scheduler_type="linear",
-        max_grad_norm=float(params["max_grad_norm"]),
-        optim="adamw_torch_fused" if cuda else "adamw_torch",
-        seed=params["seed"],
-        full_determinism=not cuda,  # CPU runs are bit-reproducible; GPU kernels are not by default
-        bf16=cuda and torch.cuda.is_bf16_supported(),
-        tf32=True if cuda else None,
-        eval_strategy="no",  # dev F1 comes from DevF1Callback, which maps windows back to words
-        save_strategy="no",
-        logging_steps=10,
-        logging_first_step=True,
-        report_to="none",  # curves go through our DVCLive callback, not the auto-enabled one
-        dataloader_pin_memory=cuda,
-    )
-    return options
-
-
-def training_arguments(params: dict, output_dir: str) -> TrainingArguments:
-    return TrainingArguments(**training_options(params, output_dir, torch.cuda.is_available()))
-
-
-def load_base_model(params: dict, labels: list, folder=BASE_MODEL_DIR):
-    """The encoder with a new token-classification head (drawn from the seed)."""
-    id2label = dict(enumerate(labels))
-    overrides = {}
-    if params.get("attention_dropout") is not None:
-        # 0 lets the attention kernels skip materialising the probabilities for dropout (BENCHMARKS.md).
-        overrides["attention_probs_dropout_prob"] = float(params["attention_dropout"])
-    set_seed(params["seed"])
-    return AutoModelForTokenClassification.from_pretrained(
-        folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()}, **overrides)
-
-
 def main():
     params = load_params()
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     id2label = dict(enumerate(labels))
     tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
-    model = load_base_model(params, labels)
+    model = load_base_model(params, labels, BASE_MODEL_DIR)
     train_windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
     with tempfile.TemporaryDirectory() as scratch, atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
