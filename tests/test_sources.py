@@ -1,0 +1,395 @@
+"""Dataset sources: url (files and archives) against a real HTTP server on 127.0.0.1, and the hf conversion.
+
+Every failure must name what to fix and leave nothing behind: fetches run inside atomic_dir (as the download
+stage runs them) and the data folder must be empty afterwards, temporary downloads included.
+"""
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import zipfile
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nerflow import sources
+from nerflow.files import atomic_dir
+from nerflow.sources import fetch_dataset, records_from_hf
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = Path(__file__).parent / "fixtures" / "tiny"
+DATA = {split: (TINY / f"{split}.txt").read_bytes() for split in ("train", "dev", "test")}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Server:
+    """An HTTP server whose answer to each path is a function of the handler and the hit number (1, 2, ...)."""
+
+    def __init__(self):
+        self.routes, self.hits = {}, Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.hits[self.path] += 1
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_error(404)
+                else:
+                    route(self, server.hits[self.path])
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.handle_error = lambda *args: None  # a client that timed out leaves a broken pipe: expected
+        threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+
+def body(data: bytes, claimed: int = None):
+    """A route answering `data`; with `claimed`, it announces that many bytes and closes after `data`."""
+    def route(handler, hit):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(claimed if claimed is not None else len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+        handler.wfile.flush()
+        handler.close_connection = True
+    return route
+
+
+def script(*routes):
+    """A route that answers hit n with routes[n - 1] (the last one from then on)."""
+    return lambda handler, hit: routes[min(hit, len(routes)) - 1](handler, hit)
+
+
+def status(code: int):
+    return lambda handler, hit: handler.send_error(code)
+
+
+def cut(data: bytes):
+    return body(data[: len(data) // 2], claimed=len(data))  # the connection drops mid-body
+
+
+@pytest.fixture
+def server(monkeypatch):
+    monkeypatch.setattr(sources, "RETRY_DELAYS", (0, 0, 0))
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    srv = Server()
+    yield srv
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+def fetch(dataset: dict, tmp_path: Path) -> Path:
+    """Run the download stage's dataset fetch into tmp_path/data/raw, as download.main does."""
+    with atomic_dir(tmp_path / "data" / "raw") as raw:
+        fetch_dataset(dataset, raw)
+    return tmp_path / "data" / "raw"
+
+
+def fails(dataset: dict, tmp_path: Path, error, match: str):
+    with pytest.raises(error, match=match):
+        fetch(dataset, tmp_path)
+    assert os.listdir(tmp_path / "data") == []  # no data/raw, no temporary folder or partial download either
+
+
+def url_files(server, splits=("train", "dev", "test"), **extra) -> dict:
+    for split in splits:
+        server.routes[f"/{split}.txt"] = body(DATA[split])
+    return {"source": "url", "files": {s: server.url(f"/{s}.txt") for s in splits},
+            "sha256": {s: sha256(DATA[s]) for s in splits}, **extra}
+
+
+# --- url: single files -------------------------------------------------------------------------------
+
+def test_url_files_are_byte_copies(server, tmp_path):
+    raw = fetch(url_files(server), tmp_path)
+    assert sorted(os.listdir(raw)) == ["dev.txt", "test.txt", "train.txt"]
+    for split, data in DATA.items():
+        assert (raw / f"{split}.txt").read_bytes() == data
+    assert os.listdir(tmp_path / "data") == ["raw"]
+
+
+def test_url_jsonl_format_and_train_only(server, tmp_path):
+    raw = fetch(url_files(server, splits=("train",), format="jsonl"), tmp_path)
+    assert os.listdir(raw) == ["train.jsonl"]  # dev and test are optional; a later stage splits train
+
+
+def test_url_sha256_mismatch(server, tmp_path):
+    dataset = url_files(server)
+    dataset["sha256"]["dev"] = "0" * 64
+    fails(dataset, tmp_path, ValueError, r"dataset.sha256.dev: dev.txt \(from http://.*/dev.txt\): sha256 mismatch")
+
+
+def test_url_file_without_sha256_is_refused_before_downloading(server, tmp_path):
+    dataset = url_files(server)
+    del dataset["sha256"]["test"]
+    fails(dataset, tmp_path, ValueError, "dataset.sha256.test is missing: files from a url must be pinned")
+    assert sum(server.hits.values()) == 0
+
+
+def test_404_is_not_retried(server, tmp_path):
+    dataset = url_files(server)
+    server.routes["/dev.txt"] = status(404)
+    fails(dataset, tmp_path, OSError, r"dataset.files.dev: http://127.0.0.1:\d+/dev.txt answered HTTP 404")
+    assert server.hits["/dev.txt"] == 1
+
+
+def test_500_is_retried(server, tmp_path):
+    dataset = url_files(server)
+    server.routes["/train.txt"] = script(status(500), status(503), body(DATA["train"]))
+    raw = fetch(dataset, tmp_path)
+    assert server.hits["/train.txt"] == 3
+    assert (raw / "train.txt").read_bytes() == DATA["train"]
+
+
+def test_500_every_time_gives_up_after_four_attempts(server, tmp_path):
+    dataset = url_files(server)
+    server.routes["/train.txt"] = status(502)
+    fails(dataset, tmp_path, OSError, r"dataset.files.train: could not download .* in 4 attempts \(last: HTTP 502")
+    assert server.hits["/train.txt"] == 4
+
+
+def test_connection_dropped_mid_body_is_retried(server, tmp_path):
+    dataset = url_files(server)
+    server.routes["/test.txt"] = script(cut(DATA["test"]), body(DATA["test"]))
+    raw = fetch(dataset, tmp_path)
+    assert server.hits["/test.txt"] == 2
+    assert (raw / "test.txt").read_bytes() == DATA["test"]
+
+
+def test_connection_always_dropped_is_an_error(server, tmp_path):
+    dataset = url_files(server)
+    server.routes["/test.txt"] = cut(DATA["test"])
+    size = len(DATA["test"])
+    fails(dataset, tmp_path, OSError, f"in 4 attempts \\(last: connection closed after {size // 2} of {size} bytes")
+    assert server.hits["/test.txt"] == 4
+
+
+def test_timeout_is_retried(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "TIMEOUT", 0.2)
+    dataset = url_files(server)
+
+    def slow(handler, hit):
+        time.sleep(0.6)
+
+    server.routes["/dev.txt"] = script(slow, body(DATA["dev"]))
+    raw = fetch(dataset, tmp_path)
+    assert server.hits["/dev.txt"] == 2
+    assert (raw / "dev.txt").read_bytes() == DATA["dev"]
+
+
+def test_unreachable_server_is_an_error(server, tmp_path):
+    dataset = url_files(server)
+    dataset["files"]["train"] = "http://127.0.0.1:1/train.txt"  # nothing listens on port 1
+    fails(dataset, tmp_path, OSError, "dataset.files.train: could not download http://127.0.0.1:1/train.txt in 4")
+
+
+# --- url: archives -----------------------------------------------------------------------------------
+
+def zip_bytes(entries: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def tar_gz_bytes(entries: dict, links: dict = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in entries.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+def archive_dataset(server, path: str, data: bytes, files: dict, **extra) -> dict:
+    server.routes[path] = body(data)
+    return {"source": "url", "archive": server.url(path), "archive_sha256": sha256(data), "files": files, **extra}
+
+
+def test_zip_archive_members(server, tmp_path):
+    data = zip_bytes({f"conll/{s}.txt": DATA[s] for s in DATA} | {"README": b"not wanted"})
+    files = {"train": "conll/train.txt", "dev": "conll/dev.txt"}
+    raw = fetch(archive_dataset(server, "/data.zip", data, files, sha256={"dev": sha256(DATA["dev"])}), tmp_path)
+    assert sorted(os.listdir(raw)) == ["dev.txt", "train.txt"]
+    assert (raw / "train.txt").read_bytes() == DATA["train"] and (raw / "dev.txt").read_bytes() == DATA["dev"]
+    assert os.listdir(tmp_path / "data") == ["raw"]  # the downloaded archive is gone
+
+
+def test_tar_gz_archive_members(server, tmp_path):
+    data = tar_gz_bytes({f"./release/{s}.txt": DATA[s] for s in DATA})  # "./" prefixes, as `tar czf x .` writes
+    files = {s: f"release/{s}.txt" for s in DATA}
+    raw = fetch(archive_dataset(server, "/data.tar.gz", data, files), tmp_path)
+    for split, content in DATA.items():
+        assert (raw / f"{split}.txt").read_bytes() == content
+
+
+def test_archive_sha256_mismatch_and_missing(server, tmp_path):
+    dataset = archive_dataset(server, "/data.tgz", tar_gz_bytes({"train.txt": DATA["train"]}), {"train": "train.txt"})
+    fails({**dataset, "archive_sha256": "a" * 64}, tmp_path, ValueError,
+          r"archive http://.*/data.tgz \(dataset.archive_sha256\): sha256 mismatch")
+    fails({k: v for k, v in dataset.items() if k != "archive_sha256"}, tmp_path, ValueError,
+          "dataset.archive_sha256 is missing")
+
+
+def test_archive_member_sha256_mismatch(server, tmp_path):
+    dataset = archive_dataset(server, "/d.zip", zip_bytes({"train.txt": DATA["train"]}), {"train": "train.txt"},
+                              sha256={"train": "b" * 64})
+    fails(dataset, tmp_path, ValueError, r"dataset.sha256.train: train.txt \(from train.txt\): sha256 mismatch")
+
+
+def test_archive_member_not_found_lists_members(server, tmp_path):
+    dataset = archive_dataset(server, "/d.zip", zip_bytes({"data/train.txt": DATA["train"]}), {"train": "train.txt"})
+    fails(dataset, tmp_path, FileNotFoundError, r"dataset.files.train: archive .*/d.zip holds no train.txt; "
+                                                r"check the path \(it holds data/train.txt")
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "conll/../../evil.txt", "/tmp/evil.txt"])
+def test_member_escaping_the_archive_is_refused(server, tmp_path, member):
+    dataset = archive_dataset(server, "/evil.zip", zip_bytes({member: b"EU B-ORG\n"}), {"train": member})
+    fails(dataset, tmp_path, ValueError, f"dataset.files.train: archive member '{member}' points outside")
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "data" / "evil.txt").exists()
+
+
+def test_link_member_is_refused(server, tmp_path):
+    data = tar_gz_bytes({}, links={"train.txt": "/etc/passwd"})
+    dataset = archive_dataset(server, "/links.tar.gz", data, {"train": "train.txt"})
+    fails(dataset, tmp_path, ValueError, "dataset.files.train: train.txt in archive .* is not a regular file")
+
+
+def test_not_an_archive(server, tmp_path):
+    dataset = archive_dataset(server, "/data.zip", b"<html>login page</html>", {"train": "train.txt"})
+    fails(dataset, tmp_path, ValueError, "archive .*/data.zip is neither a zip nor a tar archive")
+
+
+# --- params errors -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dataset, match", [
+    ({"source": "url", "files": {"dev": "https://x/dev.txt"}, "sha256": {"dev": "0" * 64}},
+     "dataset.files must map train"),
+    ({"source": "url", "files": {"train": "https://x/t", "valid": "https://x/v"}}, "dataset.files.valid: unknown split"),
+    ({"source": "url", "files": {"train": "data/train.txt"}, "sha256": {"train": "0" * 64}},
+     "dataset.files.train is 'data/train.txt'; expected an http"),
+    ({"source": "url", "format": "csv", "files": {"train": "https://x/t"}}, "dataset.format is 'csv'"),
+    ({"source": "ftp", "files": {"train": "x"}}, "dataset.source is 'ftp'; expected wheel, url, hf or local"),
+    ({"source": "local", "files": {"train": str(TINY / "train.txt")}, "sha256": {"dev": "0" * 64}},
+     "dataset.sha256.dev pins a split that the source does not name"),
+    ({"source": "hf", "hf": {"id": "conll2003", "splits": {"test": "test"}}}, "dataset.hf.splits must map train"),
+])
+def test_params_errors(tmp_path, dataset, match):
+    fails(dataset, tmp_path, ValueError, match)
+
+
+# --- the download stage end to end -------------------------------------------------------------------
+
+def run_download(tmp_path: Path, dataset: dict):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")  # enough for fetch_model to copy a local folder
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": dataset, "model": str(model)}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), no_proxy="127.0.0.1", NO_PROXY="127.0.0.1")
+    return subprocess.run([sys.executable, "-m", "nerflow.download"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+
+
+def test_download_stage_url_archive(server, tmp_path):
+    data = zip_bytes({f"{s}.txt": DATA[s] for s in DATA})
+    result = run_download(tmp_path, archive_dataset(server, "/data.zip", data, {s: f"{s}.txt" for s in DATA}))
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / "data")) == ["base_model", "raw"]
+    assert (tmp_path / "data/raw/test.txt").read_bytes() == DATA["test"]
+
+
+def test_download_stage_404_exits_cleanly(server, tmp_path):
+    dataset = url_files(server)
+    server.routes["/test.txt"] = status(404)
+    result = run_download(tmp_path, dataset)
+    assert result.returncode != 0
+    assert result.stderr.startswith("download: dataset.files.test: http://") and "HTTP 404" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "raw").exists() and os.listdir(tmp_path / "data") == []
+
+
+# --- hf ----------------------------------------------------------------------------------------------
+
+NAMES = ["O", "B-PER", "I-PER", "B-LOC"]
+
+
+def hf_split(tokens, tags, tags_feature=None):
+    datasets = pytest.importorskip("datasets")
+    features = None
+    if tags_feature is not None:
+        features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")), "ner_tags": tags_feature})
+    return datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": tags}, features=features)
+
+
+def test_records_from_hf_names_classlabel_ids():
+    datasets = pytest.importorskip("datasets")
+    split = hf_split([["John", "Smith", "visits", "Paris"], ["Hi"]], [[1, 2, 0, 3], [0]],
+                     datasets.Sequence(datasets.ClassLabel(names=NAMES)))
+    assert records_from_hf(split, "tokens", "ner_tags") == [
+        {"tokens": ["John", "Smith", "visits", "Paris"], "tags": ["B-PER", "I-PER", "O", "B-LOC"]},
+        {"tokens": ["Hi"], "tags": ["O"]},
+    ]
+
+
+def test_records_from_hf_keeps_string_tags():
+    split = hf_split([["Paris", "!"]], [["B-LOC", "O"]])
+    assert records_from_hf(split, "tokens", "ner_tags") == [{"tokens": ["Paris", "!"], "tags": ["B-LOC", "O"]}]
+
+
+def test_records_from_hf_errors():
+    split = hf_split([["Paris"]], [[3]])  # plain ints: no names to turn them into tags
+    with pytest.raises(ValueError, match="dataset.hf.tags: field 'ner_tags' holds ids without ClassLabel names"):
+        records_from_hf(split, "tokens", "ner_tags")
+    with pytest.raises(ValueError, match="dataset.hf.tags: the data set has no field 'tags'; its fields are tokens"):
+        records_from_hf(split, "tokens", "tags")
+    with pytest.raises(ValueError, match="dataset.hf.tokens: the data set has no field 'words'"):
+        records_from_hf(split, "words", "ner_tags")
+    with pytest.raises(ValueError, match="row 0 has 2 tokens but 1 tags"):
+        records_from_hf(hf_split([["a", "b"]], [["O"]]), "tokens", "ner_tags")
+
+
+def test_hf_source_writes_mapped_splits_as_jsonl(tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    feature = datasets.Sequence(datasets.ClassLabel(names=NAMES))
+    loaded = datasets.DatasetDict({"train": hf_split([["Ann"]], [[1]], feature),
+                                   "validation": hf_split([["Rome"]], [[3]], feature),
+                                   "test": hf_split([["x"]], [[0]], feature)})
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda *args, **kwargs: calls.append((args, kwargs)) or loaded)
+    spec = {"id": "conll2003", "config": None, "revision": "abc123", "tokens": "tokens", "tags": "ner_tags",
+            "splits": {"train": "train", "dev": "validation"}}
+    raw = fetch({"source": "hf", "hf": spec}, tmp_path)
+    assert calls == [(("conll2003", None), {"revision": "abc123"})]
+    assert sorted(os.listdir(raw)) == ["dev.jsonl", "train.jsonl"]  # test not mapped, so not written
+    assert [json.loads(line) for line in (raw / "dev.jsonl").read_text().splitlines()] == [
+        {"tokens": ["Rome"], "tags": ["B-LOC"]}]
+
+    other = tmp_path / "again"
+    fails({"source": "hf", "hf": {**spec, "splits": {"train": "training"}}}, other, ValueError,
+          "dataset.hf.splits.train: 'conll2003' .* has no split 'training'; it has train, validation, test")
