@@ -1,0 +1,18 @@
+"""The `nerflow` command. Each subcommand's module adds its arguments and a `run(args) -> exit status`."""
+
+import argparse
+import sys
+
+from nerflow import predict
+
+
+def main(argv: list = None) -> int:
+    parser = argparse.ArgumentParser(prog="nerflow", description="Named-entity recognition with nerflow models.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    predict.add_arguments(commands.add_parser("predict", help="tag texts with a trained model"))
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""Tag new text with a trained model: `nerflow predict` on the command line, `nerflow.predict.load` in Python.
+
+    tagger = nerflow.predict.load("models/ner")
+    tagger(["Angela Merkel visited Paris."])
+    # [[{"label": "PER", "start": 0, "end": 13, "text": "Angela Merkel", "score": 0.98},
+    #   {"label": "LOC", "start": 22, "end": 27, "text": "Paris", "score": 0.97}]]
+
+Words: the model was trained on CoNLL tokens, so text is split the same way by WORD_PATTERN,
+`\\w+(?:[-'.]\\w+)*|[^\\w\\s]`: runs of letters, digits and underscores, which single hyphens, apostrophes or
+periods may join ("well-known", "O'Neil", "3.5", "U.S"), and every other non-space character on its own
+("(", ",", "$", the final "."). Whitespace only separates words; entity offsets never depend on it.
+
+Tags: long texts are cut into overlapping windows as in training (nerflow.align; `max_length` and
+`window_overlap` from MODEL_DIR/nerflow.json, else 128 and 32), every word is predicted exactly once at its
+first piece, and the IOB2 word tags become entities the conlleval/seqeval way (an I-X after O or after
+another type starts a new entity).
+
+Entities: {"label", "start", "end", "text", "score"}, where start/end are character offsets into the input
+text (end exclusive: text[start:end] == entity text) and score is the mean over the entity's words of the
+softmax probability of the word's predicted tag.
+"""
+
+import argparse
+import contextlib
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+from nerflow.align import encode, words_from_windows
+
+WORD_PATTERN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
+SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
+DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32}
+
+
+@dataclass(frozen=True)
+class TaggedWord:
+    start: int  # character offsets of the word in its text, end exclusive
+    end: int
+    tag: str  # IOB2: O, B-X or I-X
+    score: float  # probability of `tag`
+
+
+def split_words(text: str) -> list:
+    """(start, end) character offsets of the words of `text` (see WORD_PATTERN)."""
+    return [match.span() for match in WORD_PATTERN.finditer(text)]
+
+
+def entities_from_words(text: str, words: list) -> list:
+    """Group IOB2-tagged words into entity dicts; an I-X continues an entity only if the previous word is in an X."""
+    groups, open_type = [], None  # open_type: the type of the entity the previous word belongs to
+    for word in words:
+        prefix, entity_type = word.tag[:2], word.tag[2:]
+        if prefix not in ("B-", "I-"):
+            open_type = None
+        elif prefix == "I-" and entity_type == open_type:
+            groups[-1][1].append(word)
+        else:
+            groups.append((entity_type, [word]))
+            open_type = entity_type
+    return [
+        {"label": label, "start": members[0].start, "end": members[-1].end,
+         "text": text[members[0].start:members[-1].end],
+         "score": round(sum(w.score for w in members) / len(members), 4)}
+        for label, members in groups
+    ]
+
+
+def predict_with_scores(model, windows: list, batch_size: int, pad_id: int, progress: bool = False) -> list:
+    """(label id, its softmax probability) for every position of every window, in input order.
+
+    nerflow.inference.predict_windows, plus the probabilities: windows are batched by length (sorted).
+    """
+    device = next(model.parameters()).device
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda" and torch.cuda.is_bf16_supported()
+        else contextlib.nullcontext()
+    )
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
+    predicted = [None] * len(windows)
+    batches = range(0, len(order), batch_size)
+    # delay: the bar shows only when tagging takes a while, i.e. for large inputs.
+    with torch.inference_mode(), autocast:
+        for first in tqdm(batches, desc="tagging", unit="batch", disable=not progress, delay=2):
+            batch = order[first:first + batch_size]
+            width = len(windows[batch[-1]]["input_ids"])
+            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids = windows[i]["input_ids"]
+                input_ids[row, : len(ids)] = torch.tensor(ids)
+                attention_mask[row, : len(ids)] = 1
+            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
+            probabilities, label_ids = logits.float().softmax(-1).max(-1)
+            for i, ids, probs in zip(batch, label_ids.tolist(), probabilities.tolist()):
+                n = len(windows[i]["input_ids"])
+                predicted[i] = list(zip(ids[:n], probs[:n]))
+    return predicted
+
+
+class Tagger:
+    """A token-classification model and its (fast) tokenizer, tagging raw texts."""
+
+    def __init__(self, model, tokenizer, max_length: int = 128, window_overlap: int = 32, batch_size: int = 32):
+        if not tokenizer.is_fast:
+            raise ValueError("nerflow needs a fast tokenizer (it maps pieces back to words)")
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.max_length, self.window_overlap, self.batch_size = max_length, window_overlap, batch_size
+        self.id2label = {int(i): label for i, label in model.config.id2label.items()}
+
+    def tag_words(self, texts: list, progress: bool = False) -> list:
+        """For each text, its words (see WORD_PATTERN) as TaggedWords, each predicted exactly once."""
+        spans = [split_words(text) for text in texts]
+        to_tag = [i for i, s in enumerate(spans) if s]  # texts with no word have nothing to predict
+        tagged = [[] for _ in texts]
+        if not to_tag:
+            return tagged
+        sentences = [[texts[i][start:end] for start, end in spans[i]] for i in to_tag]
+        windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap)
+        per_position = predict_with_scores(self.model, windows, self.batch_size, self.tokenizer.pad_token_id, progress)
+        per_word = words_from_windows(windows, per_position, [len(s) for s in sentences])
+        for i, predictions in zip(to_tag, per_word):
+            tagged[i] = [TaggedWord(start, end, self.id2label[label], score)
+                         for (start, end), (label, score) in zip(spans[i], predictions)]
+        return tagged
+
+    def __call__(self, texts, progress: bool = False) -> list:
+        """Entity dicts for each text; a single str gives a single list."""
+        if isinstance(texts, str):
+            return self([texts], progress)[0]
+        return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
+
+
+def load(path, device=None, batch_size: int = 32) -> Tagger:
+    """The Tagger of a saved model folder (as the train stage writes models/ner); CUDA if available."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForTokenClassification.from_pretrained(path).to(device)
+    settings_file = Path(path) / SETTINGS_FILE
+    settings = {**DEFAULT_SETTINGS, **(json.loads(settings_file.read_text()) if settings_file.exists() else {})}
+    max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
+    return Tagger(model, tokenizer, max_length, settings["window_overlap"], batch_size)
+
+
+# --- command line -------------------------------------------------------------------------------------------
+
+class InputError(ValueError):
+    """Bad input, with its place (file:line)."""
+
+
+def read_records(binary_lines, name: str, jsonl: bool) -> list:
+    """Plain text: one document per line, blank lines included (so output line n answers input line n).
+    JSON lines: one object with a "text" field per line; blank lines are skipped."""
+    records = []
+    for number, raw in enumerate(binary_lines, 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").removesuffix("\n").removesuffix("\r")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{name}:{number}: not UTF-8 ({error.reason} at byte {error.start})") from None
+        if not jsonl:
+            records.append({"text": line})
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{name}:{number}: bad JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(record, dict) or "text" not in record:
+            raise InputError(f'{name}:{number}: expected a JSON object with a "text" field')
+        if not isinstance(record["text"], str):
+            raise InputError(f'{name}:{number}: "text" must be a string')
+        records.append(record)
+    return records
+
+
+def read_input(args) -> list:
+    if args.texts and args.file:
+        raise InputError("give TEXT arguments or --file, not both")
+    if args.texts:
+        if args.jsonl:
+            raise InputError("--jsonl applies to --file or stdin; TEXT arguments are plain text")
+        return [{"text": text} for text in args.texts]
+    if args.file in (None, "-"):
+        if args.file is None and sys.stdin.isatty():
+            raise InputError("nothing to tag: give TEXT arguments, --file PATH, or pipe text to stdin")
+        return read_records(sys.stdin.buffer, "<stdin>", args.jsonl)
+    try:
+        with open(args.file, "rb") as f:
+            return read_records(f, args.file, args.jsonl)
+    except OSError as error:
+        raise InputError(f"{args.file}: {error.strerror}") from None
+
+
+def run(args) -> int:
+    try:
+        if args.batch_size < 1:
+            raise InputError("--batch-size must be at least 1")
+        records = read_input(args)
+        if not Path(args.model_dir).is_dir():
+            raise InputError(f"{args.model_dir}: no such model folder")
+        tagger = load(args.model_dir, batch_size=args.batch_size)
+    except (InputError, OSError) as error:  # OSError: the folder holds no loadable model
+        print(f"nerflow predict: error: {error}", file=sys.stderr)
+        return 1
+    entities = tagger([record["text"] for record in records], progress=True)
+    lines = (json.dumps({**record, "entities": found}, ensure_ascii=False) + "\n"
+             for record, found in zip(records, entities))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="\n") as f:
+            f.writelines(lines)
+    else:
+        sys.stdout.reconfigure(encoding="utf-8")  # JSON is UTF-8, whatever the terminal's locale
+        sys.stdout.writelines(lines)
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="MODEL_DIR", help="a trained model folder, e.g. models/ner")
+    parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to tag, one document each")
+    parser.add_argument("--file", metavar="PATH", help="read documents from PATH ('-': stdin); without TEXT "
+                        "or --file, documents are read from stdin when it is not a terminal")
+    parser.add_argument("--jsonl", action="store_true", help='input is JSON lines with a "text" field; other '
+                        "fields are copied to the output (blank lines skipped)")
+    parser.add_argument("--output", metavar="PATH", help="write JSON lines to PATH instead of stdout")
+    parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per batch (default 32)")
+    parser.description = "Tag texts with a trained model and write their entities as JSON lines."
+    parser.epilog = HELP_EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the epilog's line breaks
+    parser.set_defaults(run=run)
+
+
+HELP_EPILOG = """\
+Plain-text input is one document per line. Every line, blank ones included,
+gives one output line, so output line n answers input line n. Output is JSON
+lines, one per document:
+  {"text": ..., "entities": [{"label": "PER", "start": 0, "end": 5,
+                              "text": "Alice", "score": 0.97}, ...]}
+start/end are character offsets into text (end exclusive); score is the mean
+over the entity's words of the probability of the predicted tag.
+
+Words are split by the regex  \\w+(?:[-'.]\\w+)*|[^\\w\\s]  : runs of letters
+and digits, joined by single - ' or . ("well-known", "3.5"), and every other
+non-space character on its own, close to CoNLL tokenization. Texts longer than
+max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length and
+window_overlap; else 128 and 32).
+"""
