@@ -6,13 +6,18 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def fixture_words() -> set:
+    """The words of the tiny CoNLL fixture (all splits)."""
+    return {line.split()[0] for split in ("train", "dev", "test")
+            for line in (FIXTURES / "tiny" / f"{split}.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("-DOCSTART-")}
+
+
 def build_tiny_bert(folder: Path) -> Path:
     """A randomly initialised 2-layer BERT with a small uncased WordPiece vocabulary (no download)."""
     from transformers import BertConfig, BertModel, BertTokenizer
 
-    words = sorted({line.split()[0].lower() for split in ("train", "dev", "test")
-                    for line in (FIXTURES / "tiny" / f"{split}.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("-DOCSTART-")})
+    words = sorted({word.lower() for word in fixture_words()})
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
     # Whole words only for the first half, so that the rest split into several pieces.
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ","] + letters + ["##" + c for c in letters]
@@ -39,6 +44,41 @@ def tiny_tokenizer(tiny_model_dir):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+def build_tiny_roberta(folder: Path) -> Path:
+    """A randomly initialised 2-layer RoBERTa with a small cased byte-level BPE vocabulary (no download).
+
+    Saved as roberta-base's tokenizer is, without add_prefix_space: nerflow must switch it on itself.
+    """
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    words = sorted(fixture_words())
+    # Merges learnt on half of the words (each with its word-start "Ġ"), so that the rest split into pieces.
+    bpe = ByteLevelBPETokenizer(add_prefix_space=True)
+    bpe.train_from_iterator(words[: len(words) // 2], vocab_size=400, min_frequency=1, show_progress=False,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])  # roberta-base's ids 0-4
+    folder.mkdir(parents=True, exist_ok=True)
+    bpe.save_model(str(folder))
+    tokenizer = RobertaTokenizerFast(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"),
+                                     model_max_length=128)
+    tokenizer.save_pretrained(folder)
+    # RoBERTa numbers positions from pad_token_id + 1: 130 positions leave room for 128 pieces.
+    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=130, type_vocab_size=1,
+                           pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                           eos_token_id=tokenizer.eos_token_id)
+    import torch
+
+    torch.manual_seed(0)
+    RobertaModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta_dir(tmp_path_factory) -> Path:
+    return build_tiny_roberta(tmp_path_factory.mktemp("tiny-roberta"))
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))

@@ -4,11 +4,51 @@ A word's label goes on its first piece; its other pieces get IGNORE (-100, skipp
 `label_all_tokens`, which gives them the I- form of the label. Sentences longer than the model's window are
 cut into overlapping windows at word boundaries; each word is *owned* by exactly one window (the overlap is
 split in the middle), so every word is predicted exactly once and keeps context on both sides.
+
+Words come pre-split (`is_split_into_words=True`), so tokenizers that mark a word start by the space before it
+need `add_prefix_space` (see load_tokenizer).
 """
 
 from dataclasses import dataclass
 
+from tokenizers.pre_tokenizers import ByteLevel, Metaspace, Sequence
+
 IGNORE = -100
+
+
+def load_tokenizer(folder):
+    """The fast tokenizer of a model folder, set up to mark the start of every pre-split word.
+
+    Byte-level BPE (RoBERTa, DeBERTa, Longformer, BART, GPT-2, ModernBERT, ...) reads "Ġword" as a word start and
+    "word" as the inside of one; pre-split words have lost their spaces, so without add_prefix_space each would
+    be read as the inside of a word. This is detected on the tokenizer's own pre-tokenizer, not on model names,
+    so any model family with such a tokenizer is covered.
+    """
+    from transformers import AutoTokenizer  # imported here: the rest of this module does not need transformers
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if not tokenizer.is_fast:
+        raise ValueError(f"{folder}: {type(tokenizer).__name__} is not a fast tokenizer; nerflow maps pieces back "
+                         "to words (word_ids), which needs one: use a model whose folder has a tokenizer.json")
+    if _unmarked_word_starts(tokenizer):
+        # The tokenizer's own option first, so that save_pretrained records it in tokenizer_config.json...
+        tokenizer = AutoTokenizer.from_pretrained(folder, add_prefix_space=True)
+        # ...then the pre-tokenizer itself, for classes that ignore the option (a generic tokenizer.json).
+        for part in _unmarked_word_starts(tokenizer):
+            if isinstance(part, ByteLevel):
+                part.add_prefix_space = True
+            else:
+                part.prepend_scheme = "always"
+    return tokenizer
+
+
+def _unmarked_word_starts(tokenizer) -> list:
+    """The parts of the tokenizer's pre-tokenizer that give a pre-split word no word-start marker."""
+    pre_tokenizer = tokenizer.backend_tokenizer.pre_tokenizer
+    parts = list(pre_tokenizer) if isinstance(pre_tokenizer, Sequence) else [pre_tokenizer]
+    return [part for part in parts
+            if isinstance(part, ByteLevel) and not part.add_prefix_space  # "Ġ"
+            or isinstance(part, Metaspace) and part.prepend_scheme == "never"]  # sentencepiece's "▁"
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModelForTokenClassification
 
-from nerflow.align import encode, words_from_windows
+from nerflow.align import encode, load_tokenizer, words_from_windows
 
 WORD_PATTERN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
@@ -141,7 +141,7 @@ class Tagger:
 def load(path, device=None, batch_size: int = 32) -> Tagger:
     """The Tagger of a saved model folder (as the train stage writes models/ner); CUDA if available."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = load_tokenizer(path)
     model = AutoModelForTokenClassification.from_pretrained(path).to(device)
     settings_file = Path(path) / SETTINGS_FILE
     settings = {**DEFAULT_SETTINGS, **(json.loads(settings_file.read_text()) if settings_file.exists() else {})}
@@ -207,7 +207,7 @@ def run(args) -> int:
         if not Path(args.model_dir).is_dir():
             raise InputError(f"{args.model_dir}: no such model folder")
         tagger = load(args.model_dir, batch_size=args.batch_size)
-    except (InputError, OSError) as error:  # OSError: the folder holds no loadable model
+    except (InputError, OSError, ValueError) as error:  # OSError: no loadable model; ValueError: not a fast tokenizer
         print(f"nerflow predict: error: {error}", file=sys.stderr)
         return 1
     entities = tagger([record["text"] for record in records], progress=True)

@@ -7,9 +7,7 @@ only, so that evaluation counts each word once whatever the training choice.
 import json
 from pathlib import Path
 
-from transformers import AutoTokenizer
-
-from nerflow.align import encode
+from nerflow.align import encode, load_tokenizer
 from nerflow.files import atomic_dir, read_jsonl, write_json_atomic, write_jsonl
 from nerflow.params import load_params
 from nerflow.sources import SPLITS
@@ -22,9 +20,10 @@ TOKENIZE_METRICS = "metrics/tokenize.json"
 
 def main():
     params = load_params()
-    tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
-    if not tokenizer.is_fast:
-        raise SystemExit(f"tokenize: {BASE_MODEL_DIR} has no fast tokenizer (tokenizer.json); word alignment needs one")
+    try:
+        tokenizer = load_tokenizer(BASE_MODEL_DIR)
+    except ValueError as error:  # not a fast tokenizer
+        raise SystemExit(f"tokenize: {error}") from None
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     label2id = {label: i for i, label in enumerate(labels)}
     stats = {}
