@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,8 @@ def project(tmp_path_factory, tiny_model_dir):
     shutil.copytree(FIXTURES / "tiny", repo / "fixture")
 
     params = load_params(repo / "params.yaml")
-    params["dataset"] = {"source": "local", "scheme": "iob2", "tag_column": -1,
-                         "files": {split: f"fixture/{split}.txt" for split in ("train", "dev", "test")}}
+    params["dataset"].update(source="local", sha256={},
+                             files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
     params["model"] = str(tiny_model_dir)
     params.update(max_length=16, window_overlap=4, epochs=2, batch_size=2, eval_batch_size=8, lr=5e-4)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -92,6 +93,50 @@ def test_repro_writes_entity_metrics_for_every_word(reproduced):
     assert len((curves / "train/dev_f1.tsv").read_text().splitlines()) == 1 + 2  # header + one row per epoch
     assert len((curves / "train/loss.tsv").read_text().splitlines()) >= 1 + 2  # steps 1 and 10
     assert (repo / "models/ner/config.json").is_file()
+
+
+def test_evaluate_writes_error_analysis_report_and_plots(reproduced):
+    repo, _ = reproduced
+    errors = json.loads((repo / "metrics/errors.json").read_text())
+    data = json.loads((repo / "metrics/data.json").read_text())
+    kinds = ("wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
+    for split in ("dev", "test"):
+        assert errors[split]["errors"]["total"] == sum(errors[split]["errors"][k] for k in kinds)
+        # Every gold entity is correct, one of the paired kinds, or missed: those can't exceed the gold count.
+        paired_or_missed = sum(errors[split]["errors"][k] for k in kinds if k != "spurious")
+        assert paired_or_missed <= sum(data[split]["entities"].values())
+    report = (repo / "metrics/errors.md").read_text()
+    assert "# Error analysis: dev" in report and "# Error analysis: test" in report
+    confusion = json.loads((repo / "metrics/plots/confusion.json").read_text())
+    gold_types = set(data["dev"]["entities"])
+    assert {r["actual"] for r in confusion} <= gold_types | {"spurious"}
+    assert sum(r["actual"] != "spurious" for r in confusion) == sum(data["dev"]["entities"].values())
+    per_type = json.loads((repo / "metrics/plots/per_type_f1.json").read_text())
+    assert {r["type"] for r in per_type} <= gold_types and all(0 <= r["f1"] <= 1 for r in per_type)
+    for split in ("dev", "test"):
+        lines = (repo / f"data/predictions/{split}.conll").read_text().splitlines()
+        assert sum(1 for line in lines if line and not line.startswith("-DOCSTART-")) == words_in(FIXTURES / "tiny" / f"{split}.txt")
+
+
+def test_model_folder_has_card_and_window_settings(reproduced):
+    repo, _ = reproduced
+    card = (repo / "models/ner/README.md").read_text()
+    from nerflow.files import sha256_of
+
+    assert sha256_of(repo / "fixture/train.txt") in card  # the data it was trained on, by hash
+    assert sha256_of(repo / "data/base_model/model.safetensors") in card
+    assert '"lr": 0.0005' in card and "nerflow predict models/ner" in card
+    assert json.loads((repo / "models/ner/nerflow.json").read_text()) == {"max_length": 16, "window_overlap": 4}
+
+
+def test_predict_command_tags_text_with_the_trained_model(reproduced):
+    repo, env = reproduced
+    text = "Peter Blackburn said in Brussels that the European Commission disagreed ."
+    out = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", text], repo, env).stdout
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert record["text"] == text
+    for entity in record["entities"]:
+        assert text[entity["start"]:entity["end"]] == entity["text"] and 0 <= entity["score"] <= 1
 
 
 def test_second_repro_reruns_nothing(reproduced):
@@ -149,6 +194,10 @@ def test_plots_and_metrics_render(reproduced):
     assert [row["step"] for row in f1_plot["content"]["data"]["values"]] == ["1", "2"]  # one point per epoch
     [loss_plot] = plots["Training loss by step"]
     assert len(loss_plot["content"]["data"]["values"]) >= 2
+    [confusion] = plots["Dev confusion of entity types (missed, spurious)"]
+    assert confusion["content"]["data"]["values"] and "actual" in confusion["content"]["data"]["values"][0]
+    [per_type] = plots["Dev F1 by entity type"]
+    assert {row["type"] for row in per_type["content"]["data"]["values"]}
     metrics = json.loads(dvc("metrics", "show", "--json", cwd=repo, env=env).stdout)
     shown = next(iter(metrics.values()))["data"]
     assert shown["metrics/eval.json"]["data"]["dev"]["f1"] == json.loads((repo / "metrics/eval.json").read_text())["dev"]["f1"]
@@ -165,3 +214,27 @@ def test_benchmark_command_runs_on_the_pipeline_outputs(reproduced):
     # Seed style pads every window to 128: the share of real tokens is what the fixture's windows fill.
     assert report["median"]["train-seed"]["computed_tokens"] == 8 * 128
     assert report["median"]["train-seed"]["speedup"] == 1.0
+
+
+def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
+    repo, env = reproduced
+    git("add", "-A", cwd=repo, env=env)
+    git("commit", "-q", "--allow-empty", "-m", "before sweep", cwd=repo, env=env)
+    dvc("exp", "run", "--queue", "-S", "lr=1e-3,2e-3", cwd=repo, env=env)
+    dvc("queue", "start", cwd=repo, env=env)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = dvc("queue", "status", cwd=repo, env=env).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    assert "Failed" not in status, dvc("queue", "logs", status.split()[0], cwd=repo, env=env, check=False).stdout
+    csv = dvc("exp", "show", "--csv", "--drop", ".*", "--keep", "^Experiment$|^lr$|^dev.f1$",
+              "--sort-by", "metrics/eval.json:dev.f1", "--sort-order", "desc", cwd=repo, env=env).stdout
+    rows = [line.split(",") for line in csv.splitlines()[1:] if line]
+    header = csv.splitlines()[0].split(",")
+    lr, f1 = header.index("lr"), header.index("dev.f1")
+    swept = [(float(r[f1]), float(r[lr])) for r in rows if r[lr] in ("0.001", "0.002")]
+    assert len(swept) == 2, csv
+    ranked = [float(r[f1]) for r in rows if r[f1]]
+    assert ranked == sorted(ranked, reverse=True)  # the first row is the best experiment

@@ -1,48 +1,74 @@
-"""Stage evaluate: models/ner on dev and test -> metrics/eval.json, data/predictions/test.conll.
+"""Stage evaluate: models/ner on dev and test -> metrics/eval.json (scores), metrics/errors.json (error
+counts), metrics/errors.md (report), metrics/plots/ (confusion, per-type F1), data/predictions/{split}.conll.
 
 Predictions are read at the first piece of each word and gathered from the windows back into whole
-sentences; every input word is evaluated exactly once (checked).
+sentences; every input word is evaluated exactly once (checked). Plots and the report's examples are of dev:
+it is the split experiments are chosen on; test stays the final number.
 """
 
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModelForTokenClassification
 
+from nerflow.align import load_tokenizer
 from nerflow.conll import Sentence, write_conll
-from nerflow.files import atomic_dir, read_jsonl, write_json_atomic
+from nerflow.errors import classify_errors, confusion_records, error_report_markdown, error_summary, per_type_f1_records
+from nerflow.files import atomic_dir, read_jsonl, write_json_atomic, write_text_atomic
 from nerflow.inference import predict_tags
 from nerflow.metrics import entity_scores
 from nerflow.params import load_params
+from nerflow.tags import from_iob2
 
 PROCESSED_DIR = Path("data/processed")
 TOKENIZED_DIR = Path("data/tokenized")
 MODEL_DIR = "models/ner"
 EVAL_METRICS = "metrics/eval.json"
+ERROR_METRICS = "metrics/errors.json"
+ERROR_REPORT = "metrics/errors.md"
+PLOTS_DIR = "metrics/plots"
 PREDICTIONS_DIR = "data/predictions"
+SPLITS = ("dev", "test")
+
+
+def in_input_scheme(tags: list, scheme: str) -> list:
+    """Tags as the user's files write them; IOB2 predictions are written exactly as predicted."""
+    return tags if scheme == "iob2" else from_iob2(tags, scheme)
 
 
 def main():
     params = load_params()
+    scheme = params["dataset"].get("scheme", "iob2")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForTokenClassification.from_pretrained(MODEL_DIR).to(device)
-    pad_id = AutoTokenizer.from_pretrained(MODEL_DIR).pad_token_id
-    results, predictions = {}, {}
-    for split in ("dev", "test"):
+    pad_id = load_tokenizer(MODEL_DIR).pad_token_id
+    scores, errors, report, predictions = {}, {}, [], {}
+    for split in SPLITS:
         sentences = [Sentence(**s) for s in read_jsonl(PROCESSED_DIR / f"{split}.jsonl")]
         predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / f"{split}.jsonl"), [len(s.tokens) for s in sentences],
                                  model.config.id2label, params["eval_batch_size"], pad_id, progress=f"predict {split}")
-        predictions[split] = (sentences, predicted)
         gold = [s.tags for s in sentences]
         words_in, words_scored = sum(map(len, gold)), sum(map(len, predicted))
         if words_in != words_scored:
             raise SystemExit(f"evaluate: {split} has {words_in} words but {words_scored} were predicted")
-        results[split] = entity_scores(gold, predicted)
-        print(f"{split}: entity F1 {100 * results[split]['f1']:.2f} (strict IOB2 {100 * results[split]['strict']['f1']:.2f}), "
-              f"{words_in} words")
+        scores[split] = entity_scores(gold, predicted)
+        analysis = classify_errors(gold, predicted)
+        errors[split] = error_summary(analysis)
+        report.append(error_report_markdown([s.tokens for s in sentences], gold, predicted, analysis, split))
+        predictions[split] = (sentences, predicted, analysis)
+        print(f"{split}: entity F1 {100 * scores[split]['f1']:.2f} (strict IOB2 {100 * scores[split]['strict']['f1']:.2f}), "
+              f"{words_in} words; errors {errors[split]['errors']}")
     with atomic_dir(PREDICTIONS_DIR) as out:
-        write_conll(out / "test.conll", *predictions["test"])
-    write_json_atomic(EVAL_METRICS, results)
+        for split, (sentences, predicted, _) in predictions.items():
+            write_conll(out / f"{split}.conll",
+                        [Sentence(s.tokens, in_input_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
+                        [in_input_scheme(p, scheme) for p in predicted])
+    with atomic_dir(PLOTS_DIR) as out:
+        write_json_atomic(out / "confusion.json", confusion_records(predictions["dev"][2]))
+        write_json_atomic(out / "per_type_f1.json", per_type_f1_records(scores["dev"]["per_type"]))
+    write_text_atomic(ERROR_REPORT, "\n\n".join(report))
+    write_json_atomic(ERROR_METRICS, errors)
+    write_json_atomic(EVAL_METRICS, scores)  # last: it exists only if everything before it was written
 
 
 if __name__ == "__main__":

