@@ -36,21 +36,18 @@ def words_in(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip() and not line.startswith("-DOCSTART-"))
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, tiny_model_dir):
-    """A git repository holding a copy of the project, with params pointed at the fixtures."""
-    repo = tmp_path_factory.mktemp("project")
+def make_project(repo: Path, fixture: Path, model_dir: Path, **dataset) -> dict:
+    """A git repository holding a copy of the project, with params pointed at `fixture` and `model_dir`."""
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, repo / name)
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
-    shutil.copytree(FIXTURES / "tiny", repo / "fixture")
+    shutil.copytree(fixture, repo / "fixture")
 
     params = load_params(repo / "params.yaml")
-    params["dataset"].update(source="local", sha256={},
-                             files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
-    params["model"] = str(tiny_model_dir)
+    params["dataset"].update(source="local", sha256={}, **dataset)
+    params["model"] = str(model_dir)
     params.update(max_length=16, window_overlap=4, epochs=2, batch_size=2, eval_batch_size=8, lr=5e-4)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
@@ -61,6 +58,14 @@ def project(tmp_path_factory, tiny_model_dir):
     git("init", "-q", "-b", "main", cwd=repo, env=env)
     git("add", "-A", cwd=repo, env=env)
     git("commit", "-q", "-m", "project", cwd=repo, env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, tiny_model_dir):
+    repo = tmp_path_factory.mktemp("project")
+    env = make_project(repo, FIXTURES / "tiny", tiny_model_dir,
+                       files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
     return repo, env
 
 
@@ -238,3 +243,24 @@ def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
     assert len(swept) == 2, csv
     ranked = [float(r[f1]) for r in rows if r[f1]]
     assert ranked == sorted(ranked, reverse=True)  # the first row is the best experiment
+
+
+def test_own_data_disease_notes_iob1_tab_separated(tmp_path, tiny_model_dir):
+    """The README's own-data example: hand-written clinical sentences, IOB1 tags, a tab-separated file."""
+    fixture = FIXTURES / "disease_notes"
+    env = make_project(tmp_path, fixture, tiny_model_dir, format="conll", scheme="iob1", separator="\t",
+                       token_column=0, tag_column=1,
+                       files={split: f"fixture/{split}.tsv" for split in ("train", "dev", "test")})
+    dvc("repro", cwd=tmp_path, env=env)
+    assert json.loads((tmp_path / "data/processed/labels.json").read_text()) == ["O", "B-DISEASE", "I-DISEASE"]
+    data = json.loads((tmp_path / "metrics/data.json").read_text())
+    assert data["train"]["sentences"] == 36 and data["train"]["entities"] == {"DISEASE": 39}
+    metrics = json.loads((tmp_path / "metrics/eval.json").read_text())
+    for split in ("dev", "test"):
+        assert metrics[split]["words"] == words_in(fixture / f"{split}.tsv")
+        assert set(metrics[split]["per_type"]) <= {"DISEASE"}
+    # Predictions are written back in the input's scheme: the gold column equals the file's IOB1 tags.
+    gold = [line.split("\t")[1] for line in (fixture / "test.tsv").read_text().splitlines() if line]
+    written = [line.split(" ")[1] for line in (tmp_path / "data/predictions/test.conll").read_text().splitlines()
+               if line and not line.startswith("-DOCSTART-")]
+    assert written == gold
