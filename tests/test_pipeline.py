@@ -1,5 +1,7 @@
 """End to end: the real `dvc repro` on a copy of the project, with the tiny fixture data and a tiny random BERT."""
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -112,7 +114,7 @@ def test_evaluate_writes_error_analysis_report_and_plots(reproduced):
         assert paired_or_missed <= sum(data[split]["entities"].values())
     report = (repo / "metrics/errors.md").read_text()
     assert "# Error analysis: dev" in report and "# Error analysis: test" in report
-    confusion = json.loads((repo / "metrics/plots/confusion.json").read_text())
+    confusion = list(csv.DictReader(io.StringIO((repo / "metrics/plots/confusion.csv").read_text())))
     gold_types = set(data["dev"]["entities"])
     assert {r["actual"] for r in confusion} <= gold_types | {"spurious"}
     assert sum(r["actual"] != "spurious" for r in confusion) == sum(data["dev"]["entities"].values())

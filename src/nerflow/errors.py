@@ -128,7 +128,8 @@ def error_summary(analysis: ErrorAnalysis) -> dict:
 
 
 def confusion_records(analysis: ErrorAnalysis) -> list:
-    """One {"actual", "predicted"} record per outcome (correct ones included), for DVC's confusion template.
+    """One {"actual", "predicted"} record per outcome (correct ones included), for DVC's confusion template,
+    which counts records (it has no weight field): hence one per entity, written as CSV to stay small.
 
     A missed entity is predicted as "missed", a spurious one is actually "spurious"; boundary errors of the
     right type land on the diagonal, as they do not confuse types.

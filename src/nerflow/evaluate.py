@@ -1,5 +1,6 @@
 """Stage evaluate: models/ner on dev and test -> metrics/eval.json (scores), metrics/errors.json (error
-counts), metrics/errors.md (report), metrics/plots/ (confusion, per-type F1), data/predictions/{split}.conll.
+counts), metrics/errors.md (report; cached by DVC, not git, as it quotes the data), metrics/plots/ (confusion,
+per-type F1), data/predictions/{split}.conll.
 
 Predictions are read at the first piece of each word and gathered from the windows back into whole
 sentences; every input word is evaluated exactly once (checked). Plots and the report's examples are of dev:
@@ -14,7 +15,7 @@ from transformers import AutoModelForTokenClassification
 from nerflow.align import load_tokenizer
 from nerflow.conll import Sentence, write_conll
 from nerflow.errors import classify_errors, confusion_records, error_report_markdown, error_summary, per_type_f1_records
-from nerflow.files import atomic_dir, read_jsonl, write_json_atomic, write_text_atomic
+from nerflow.files import atomic_dir, read_jsonl, write_csv_atomic, write_json_atomic, write_text_atomic
 from nerflow.inference import predict_tags
 from nerflow.metrics import entity_scores
 from nerflow.params import load_params
@@ -64,7 +65,7 @@ def main():
                         [Sentence(s.tokens, in_input_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
                         [in_input_scheme(p, scheme) for p in predicted])
     with atomic_dir(PLOTS_DIR) as out:
-        write_json_atomic(out / "confusion.json", confusion_records(predictions["dev"][2]))
+        write_csv_atomic(out / "confusion.csv", confusion_records(predictions["dev"][2]))
         write_json_atomic(out / "per_type_f1.json", per_type_f1_records(scores["dev"]["per_type"]))
     write_text_atomic(ERROR_REPORT, "\n\n".join(report))
     write_json_atomic(ERROR_METRICS, errors)

@@ -5,7 +5,9 @@ same folder and renamed into place only when complete (a rename is atomic on one
 """
 
 import contextlib
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -65,6 +67,15 @@ def write_text_atomic(path, text: str) -> None:
 
 def write_json_atomic(path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def write_csv_atomic(path, records: list) -> None:
+    """Records (dicts with the same keys) as CSV: a sixth of the JSON's size for long, narrow tables."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(records[0]) if records else [], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    write_text_atomic(path, text.getvalue())
 
 
 def write_jsonl(path, records) -> None:

@@ -16,8 +16,10 @@ def use_fast_attention_kernels() -> None:
         torch.backends.cuda.enable_cudnn_sdp(False)
 
 
-def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None) -> list:
-    """Predicted label ids for every position of every window, in input order.
+def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None,
+                    scores: bool = False) -> list:
+    """Predicted label ids for every position of every window, in input order; with `scores`, (label id, its
+    softmax probability) pairs instead.
 
     Windows are batched by length (sorted), so a batch pads only to its own longest window.
     """
@@ -33,8 +35,9 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
     was_training = model.training
     model.eval()
     batches = range(0, len(order), batch_size)
+    # delay: no bar for inputs tagged in under two seconds (a few sentences given to `nerflow predict`).
     with torch.inference_mode(), autocast:
-        for first in tqdm(batches, desc=progress, disable=progress is None, unit="batch"):
+        for first in tqdm(batches, desc=progress, disable=progress is None, unit="batch", delay=2):
             batch = order[first:first + batch_size]
             width = len(windows[batch[-1]]["input_ids"])
             input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -44,8 +47,13 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
                 input_ids[row, : len(ids)] = torch.tensor(ids)
                 attention_mask[row, : len(ids)] = 1
             logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
-            for row, label_ids in zip(batch, logits.argmax(-1).cpu().tolist()):
-                predicted[row] = label_ids[: len(windows[row]["input_ids"])]
+            label_ids = logits.argmax(-1)
+            rows = label_ids.tolist()
+            if scores:
+                probabilities = logits.float().softmax(-1).gather(-1, label_ids.unsqueeze(-1)).squeeze(-1)
+                rows = [list(zip(ids, probs)) for ids, probs in zip(rows, probabilities.tolist())]
+            for i, row in zip(batch, rows):
+                predicted[i] = row[: len(windows[i]["input_ids"])]
     model.train(was_training)
     return predicted
 

@@ -21,7 +21,6 @@ softmax probability of the word's predicted tag.
 """
 
 import argparse
-import contextlib
 import json
 import re
 import sys
@@ -29,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 from transformers import AutoModelForTokenClassification
 
 from nerflow.align import encode, load_tokenizer, words_from_windows
+from nerflow.inference import predict_windows
 
 WORD_PATTERN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
@@ -72,39 +71,6 @@ def entities_from_words(text: str, words: list) -> list:
     ]
 
 
-def predict_with_scores(model, windows: list, batch_size: int, pad_id: int, progress: bool = False) -> list:
-    """(label id, its softmax probability) for every position of every window, in input order.
-
-    nerflow.inference.predict_windows, plus the probabilities: windows are batched by length (sorted).
-    """
-    device = next(model.parameters()).device
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if device.type == "cuda" and torch.cuda.is_bf16_supported()
-        else contextlib.nullcontext()
-    )
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
-    predicted = [None] * len(windows)
-    batches = range(0, len(order), batch_size)
-    # delay: the bar shows only when tagging takes a while, i.e. for large inputs.
-    with torch.inference_mode(), autocast:
-        for first in tqdm(batches, desc="tagging", unit="batch", disable=not progress, delay=2):
-            batch = order[first:first + batch_size]
-            width = len(windows[batch[-1]]["input_ids"])
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                ids = windows[i]["input_ids"]
-                input_ids[row, : len(ids)] = torch.tensor(ids)
-                attention_mask[row, : len(ids)] = 1
-            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
-            probabilities, label_ids = logits.float().softmax(-1).max(-1)
-            for i, ids, probs in zip(batch, label_ids.tolist(), probabilities.tolist()):
-                n = len(windows[i]["input_ids"])
-                predicted[i] = list(zip(ids[:n], probs[:n]))
-    return predicted
-
-
 class Tagger:
     """A token-classification model and its (fast) tokenizer, tagging raw texts."""
 
@@ -124,7 +90,8 @@ class Tagger:
             return tagged
         sentences = [[texts[i][start:end] for start, end in spans[i]] for i in to_tag]
         windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap)
-        per_position = predict_with_scores(self.model, windows, self.batch_size, self.tokenizer.pad_token_id, progress)
+        per_position = predict_windows(self.model, windows, self.batch_size, self.tokenizer.pad_token_id,
+                                       "tagging" if progress else None, scores=True)
         per_word = words_from_windows(windows, per_position, [len(s) for s in sentences])
         for i, predictions in zip(to_tag, per_word):
             tagged[i] = [TaggedWord(start, end, self.id2label[label], score)
