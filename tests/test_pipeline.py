@@ -236,15 +236,21 @@ def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
             break
         time.sleep(2)
     assert "Failed" not in status, dvc("queue", "logs", status.split()[0], cwd=repo, env=env, check=False).stdout
-    csv = dvc("exp", "show", "--csv", "--drop", ".*", "--keep", "^Experiment$|^lr$|^dev.f1$",
-              "--sort-by", "metrics/eval.json:dev.f1", "--sort-order", "desc", cwd=repo, env=env).stdout
-    rows = [line.split(",") for line in csv.splitlines()[1:] if line]
-    header = csv.splitlines()[0].split(",")
-    lr, f1 = header.index("lr"), header.index("dev.f1")
+    table = dvc("exp", "show", "--csv", "--drop", ".*", "--keep", "^Experiment$|^lr$|^dev.f1$",
+                "--sort-by", "metrics/eval.json:dev.f1", "--sort-order", "desc", cwd=repo, env=env).stdout
+    rows = [line.split(",") for line in table.splitlines()[1:] if line]
+    header = table.splitlines()[0].split(",")
+    name, lr, f1 = header.index("Experiment"), header.index("lr"), header.index("dev.f1")
     swept = [(float(r[f1]), float(r[lr])) for r in rows if r[lr] in ("0.001", "0.002")]
-    assert len(swept) == 2, csv
+    assert len(swept) == 2, table
     ranked = [float(r[f1]) for r in rows if r[f1]]
     assert ranked == sorted(ranked, reverse=True)  # the first row is the best experiment
+    # The two experiments side by side: every plot holds both revisions' data.
+    names = [r[name] for r in rows if r[lr] in ("0.001", "0.002")]
+    plots = json.loads(dvc("plots", "diff", "--json", *names, cwd=repo, env=env).stdout)["data"]
+    for title in ("Dev entity F1 by epoch", "Dev confusion of entity types (missed, spurious)", "Dev F1 by entity type"):
+        values = [v for entry in plots[title] for v in entry["content"]["data"]["values"]]
+        assert {v["rev"] for v in values} == set(names), (title, values[:3])
 
 
 def test_own_data_disease_notes_iob1_tab_separated(tmp_path, tiny_model_dir):
