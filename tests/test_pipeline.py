@@ -199,8 +199,12 @@ def test_plots_and_metrics_render(reproduced):
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo, env=env).stdout)["data"]
     [f1_plot] = plots["Dev entity F1 by epoch"]
     assert [row["step"] for row in f1_plot["content"]["data"]["values"]] == ["1", "2"]  # one point per epoch
-    [loss_plot] = plots["Training loss by step"]
-    assert len(loss_plot["content"]["data"]["values"]) >= 2
+    [loss_plot] = plots["Loss by step (train, and dev after each epoch)"]
+    loss_values = loss_plot["content"]["data"]["values"]
+    train_steps = [int(row["step"]) for row in loss_values if "loss" in row]
+    dev_steps = [int(row["step"]) for row in loss_values if "dev_loss" in row]
+    assert len(train_steps) >= 2 and len(dev_steps) == 2  # dev loss once per epoch (2 epochs)
+    assert dev_steps[-1] >= max(train_steps) and all(float(r["dev_loss"]) > 0 for r in loss_values if "dev_loss" in r)
     [confusion] = plots["Dev confusion of entity types (missed, spurious)"]
     assert confusion["content"]["data"]["values"] and "actual" in confusion["content"]["data"]["values"][0]
     [per_type] = plots["Dev F1 by entity type"]

@@ -5,7 +5,7 @@ import contextlib
 import torch
 from tqdm.auto import tqdm
 
-from nerflow.align import words_from_windows
+from nerflow.align import IGNORE, words_from_windows
 
 
 def use_fast_attention_kernels() -> None:
@@ -17,9 +17,10 @@ def use_fast_attention_kernels() -> None:
 
 
 def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None,
-                    scores: bool = False) -> list:
+                    scores: bool = False, loss: bool = False):
     """Predicted label ids for every position of every window, in input order; with `scores`, (label id, its
-    softmax probability) pairs instead.
+    softmax probability) pairs instead. With `loss`, (predictions, mean cross-entropy over the windows'
+    labelled positions): the windows need their "labels" (-100 where unlabelled), as tokenize writes them.
 
     Windows are batched by length (sorted), so a batch pads only to its own longest window.
     """
@@ -35,6 +36,7 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
     was_training = model.training
     model.eval()
     batches = range(0, len(order), batch_size)
+    loss_sum, labelled = 0.0, 0
     # delay: no bar for inputs tagged in under two seconds (a few sentences given to `nerflow predict`).
     with torch.inference_mode(), autocast:
         for first in tqdm(batches, desc=progress, disable=progress is None, unit="batch", delay=2):
@@ -48,6 +50,14 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
                 attention_mask[row, : len(ids)] = 1
             logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
             label_ids = logits.argmax(-1)
+            if loss:
+                labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+                for row, i in enumerate(batch):
+                    labels[row, : len(windows[i]["labels"])] = torch.tensor(windows[i]["labels"])
+                labels = labels.to(device)
+                loss_sum += torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(),
+                                                              ignore_index=IGNORE, reduction="sum").item()
+                labelled += int((labels != IGNORE).sum())
             rows = label_ids.tolist()
             if scores:
                 probabilities = logits.float().softmax(-1).gather(-1, label_ids.unsqueeze(-1)).squeeze(-1)
@@ -55,12 +65,15 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
             for i, row in zip(batch, rows):
                 predicted[i] = row[: len(windows[i]["input_ids"])]
     model.train(was_training)
-    return predicted
+    return (predicted, loss_sum / max(labelled, 1)) if loss else predicted
 
 
 def predict_tags(model, windows: list, sentence_lengths: list, id2label: dict, batch_size: int, pad_id: int,
-                 progress: str = None) -> list:
-    """One predicted tag per word of every sentence (checked: no word missed or predicted twice)."""
-    per_position = predict_windows(model, windows, batch_size, pad_id, progress)
+                 progress: str = None, loss: bool = False):
+    """One predicted tag per word of every sentence (checked: no word missed or predicted twice); with `loss`,
+    (tags, mean cross-entropy) as in predict_windows."""
+    per_position = predict_windows(model, windows, batch_size, pad_id, progress, loss=loss)
+    per_position, mean_loss = per_position if loss else (per_position, None)
     per_word = words_from_windows(windows, per_position, sentence_lengths)
-    return [[id2label[i] for i in sentence] for sentence in per_word]
+    tags = [[id2label[i] for i in sentence] for sentence in per_word]
+    return (tags, mean_loss) if loss else tags

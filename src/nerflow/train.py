@@ -1,8 +1,8 @@
 """Stage train: fine-tune the base encoder with transformers' Trainer -> models/ner/, metrics/train/ (curves).
 
 AdamW with linear warmup and decay, weight decay, gradient clipping, batches of windows of similar length
-holding about the same number of tokens, bf16 autocast on CUDA (nerflow.finetune). Dev entity F1 is
-measured after each epoch and the best epoch's weights are kept (in memory: no checkpoint folders).
+holding about the same number of tokens, bf16 autocast on CUDA (nerflow.finetune). Dev entity F1 and dev
+loss are measured after each epoch and the best epoch's weights are kept (in memory: no checkpoint folders).
 """
 
 import json
@@ -29,7 +29,8 @@ CURVES_DIR = "metrics/train"
 
 
 class DevF1Callback(TrainerCallback):
-    """Logs the training loss by step and dev entity F1 by epoch to DVCLive; remembers the best epoch."""
+    """Logs the training loss by step, dev loss at each epoch's last step and dev entity F1 by epoch to
+    DVCLive; remembers the best epoch."""
 
     def __init__(self, live, windows, sentences, id2label, batch_size, pad_id):
         self.live, self.windows, self.id2label = live, windows, id2label
@@ -46,11 +47,13 @@ class DevF1Callback(TrainerCallback):
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
         epoch = round(state.epoch)
-        predicted = predict_tags(model, self.windows, self.lengths, self.id2label, self.batch_size, self.pad_id,
-                                 progress=f"dev F1 after epoch {epoch}")
+        predicted, dev_loss = predict_tags(model, self.windows, self.lengths, self.id2label, self.batch_size,
+                                           self.pad_id, progress=f"dev F1 after epoch {epoch}", loss=True)
         f1 = entity_f1(self.gold, predicted)
         self.f1_by_epoch[epoch] = f1
-        print(f"epoch {epoch}: dev entity F1 {100 * f1:.2f}")
+        print(f"epoch {epoch}: dev entity F1 {100 * f1:.2f}, dev loss {dev_loss:.4f}")
+        self.live.step = state.global_step  # by step, so that it overlays the training loss
+        self.live.log_metric("train/dev_loss", dev_loss)
         self.live.step = epoch
         self.live.log_metric("train/dev_f1", f1)
         if f1 > self.best_f1:
