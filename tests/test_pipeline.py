@@ -225,6 +225,11 @@ def test_benchmark_command_runs_on_the_pipeline_outputs(reproduced):
     # Seed style pads every window to 128: the share of real tokens is what the fixture's windows fill.
     assert report["median"]["train-seed"]["computed_tokens"] == 8 * 128
     assert report["median"]["train-seed"]["speedup"] == 1.0
+    run([sys.executable, "-m", "nerflow.bench", "--profile", "train-project", "--windows", "8",
+         "--output", "profile.json"], repo, env)
+    profiled = json.loads((repo / "profile.json").read_text())
+    assert profiled["real_tokens"] == report["median"]["train-project"]["real_tokens"] and profiled["seconds"] > 0
+    assert "aten::" in profiled["top_operators"]  # the profiler saw the training step's operators
 
 
 def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):

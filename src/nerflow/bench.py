@@ -3,6 +3,7 @@
     python -m nerflow.bench                       # speed: CPU, the pipeline's base model and tokenized data
     python -m nerflow.bench --config bert-base    # speed: a bert-base built from a config (no weights needed)
     python -m nerflow.bench --accuracy            # dev entity F1 of both paths after training on a subset
+    python -m nerflow.bench --profile train-project --windows 256   # where one path's time goes
 
 Needs `dvc repro tokenize` first (it reads data/tokenized and data/base_model). The seed-style baseline is
 written out here so the comparison is explicit: windows padded to 128, fp32, batch 16, AdamW without
@@ -14,6 +15,7 @@ in machine load hits them alike. Writes metrics/bench.json (or metrics/bench_acc
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -175,8 +177,10 @@ EXTRA_PATHS = {
 }
 
 
-def measure(path: str, config, windows_count: int, epochs: int, predict_split: str, batch_size: int) -> dict:
-    """One measurement in this process: wall time, real and computed tokens, peak memory."""
+def measure(path: str, config, windows_count: int, epochs: int, predict_split: str, batch_size: int,
+            around=contextlib.nullcontext) -> dict:
+    """One measurement in this process: wall time, real and computed tokens, peak memory. `around` wraps the
+    timed part (the profiler, for --profile)."""
     params = {**load_params(), "epochs": epochs}
     if batch_size:
         params["batch_size"] = batch_size
@@ -193,7 +197,8 @@ def measure(path: str, config, windows_count: int, epochs: int, predict_split: s
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    computed = function(model, windows, params)
+    with around():
+        computed = function(model, windows, params)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -208,6 +213,37 @@ def measure(path: str, config, windows_count: int, epochs: int, predict_split: s
             "real_share": real / computed, "real_tokens_per_s": real / seconds,
             "windows_per_s": len(windows) * passes / seconds, "peak_memory_mb": peak / 2**20,
             "model_tflops_per_s": flops / seconds / 1e12}
+
+
+KERNEL_LAUNCHES = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
+
+
+def profile(args) -> None:
+    """One path under torch.profiler: the operators that take the time, and on CUDA the kernel launches and
+    the host time between them, to tell arithmetic from per-step overhead (BENCHMARKS.md, GPU)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    cuda = torch.cuda.is_available()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    holder = {}
+
+    def around():
+        holder["profiler"] = profiler(activities=activities)
+        return holder["profiler"]
+
+    result = measure(args.profile, args.config, args.windows, args.epochs or 1, args.predict_split,
+                     args.batch_size, around)
+    events = holder["profiler"].key_averages()
+    table = events.table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total", row_limit=25)
+    busy = sum(e.self_device_time_total for e in events) / 1e6 if cuda else None  # seconds of kernels
+    report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "path": args.profile, **result,
+              "kernel_launches": sum(e.count for e in events if e.key in KERNEL_LAUNCHES),
+              "device_busy_seconds": busy, "device_busy_share": busy / result["seconds"] if cuda else None}
+    print(table)
+    print(json.dumps(report, indent=1))
+    if args.output:
+        write_json_atomic(args.output, {**report, "top_operators": table})
 
 
 def flops_per_token(model, mean_context: float, training: bool) -> float:
@@ -341,6 +377,8 @@ def main():
                         help="--accuracy: comma-separated seeds, each path trained once per seed")
     parser.add_argument("--paths", type=lambda text: text.split(","), default=list(ACCURACY_PATHS),
                         help=f"--accuracy: comma-separated paths, the first is the baseline ({','.join(ACCURACY_PATHS)})")
+    parser.add_argument("--profile", metavar="PATH", choices=sorted({**PATHS, **EXTRA_PATHS}),
+                        help="run PATH once under torch.profiler and print where the time goes")
     parser.add_argument("--one", choices=sorted({**PATHS, **EXTRA_PATHS}), help=argparse.SUPPRESS)
     parser.add_argument("--one-accuracy", choices=ACCURACY_PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -348,6 +386,8 @@ def main():
         print(json.dumps(measure(args.one, args.config, args.windows, args.epochs or 1, args.predict_split, args.batch_size)))
     elif args.one_accuracy:
         print(json.dumps(accuracy_one(args.one_accuracy, args.windows, args.epochs or 2, args.seeds[0])))
+    elif args.profile:
+        profile(args)
     elif args.accuracy:
         accuracy(args)
     else:
