@@ -122,6 +122,15 @@ def test_every_problem_is_reported_with_a_summary(tmp_path):
     assert "3 problem(s) (column count: 1, invalid tag: 2)" in message
 
 
+def test_a_one_column_first_line_does_not_set_the_column_count(tmp_path):
+    path = write(tmp_path, "Title\n\n1\tEU\tB-ORG\tx\n2\trejects\tO\tx\n")
+    message = str(pytest.raises(ConllError, read_conll, path, separator="\t", token_column=1, tag_column=2).value)
+    assert f"{path}:1: one column only" in message and "1 problem(s)" in message  # not "4 columns, expected 2"
+    path = write(tmp_path, "Title\n\nEU B-ORG\n")  # the columns asked for are checked on the next line
+    message = str(pytest.raises(ConllError, read_conll, path, tag_column=3).value)
+    assert f"{path}:3: 2 columns: token_column 0 and tag_column 3 must be two different columns" in message
+
+
 def test_docstart_is_optional_and_bom_is_stripped(tmp_path):
     path = write(tmp_path, b"\xef\xbb\xbf-DOCSTART- O\n\nA B-X\n\nB O\n")
     assert [(s.doc, s.tokens) for s in read_conll(path)] == [(0, ["A"]), (0, ["B"])]

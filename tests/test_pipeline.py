@@ -142,6 +142,9 @@ def test_predict_command_tags_text_with_the_trained_model(reproduced):
     out = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", text], repo, env).stdout
     [record] = [json.loads(line) for line in out.splitlines()]
     assert record["text"] == text
+    from nerflow.predict import load
+
+    assert record["entities"] == load(repo / "models/ner")(text)  # the command line gives what the API gives
     for entity in record["entities"]:
         assert text[entity["start"]:entity["end"]] == entity["text"] and 0 <= entity["score"] <= 1
 

@@ -8,6 +8,7 @@ import random
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,9 @@ def test_words_are_split_like_conll():
     text = "Mr. O'Neil's well-known U.S. office\t(3.5%),  Zürich"
     assert [text[a:b] for a, b in split_words(text)] == [
         "Mr", ".", "O'Neil's", "well-known", "U.S", ".", "office", "(", "3.5", "%", ")", ",", "Zürich"]
+    # Combining marks stay in their word: Devanagari vowel signs and virama, NFD accents.
+    for text, words in (("हिन्दी भाषा", ["हिन्दी", "भाषा"]), (unicodedata.normalize("NFD", "Café René"), ["Café", "René"])):
+        assert [text[a:b] for a, b in split_words(text)] == [unicodedata.normalize("NFD", w) for w in words]
 
 
 def test_entities_are_grouped_like_seqeval():

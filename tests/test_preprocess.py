@@ -128,7 +128,7 @@ def processed(folder) -> dict:
 def test_train_only_is_split_by_documents_and_deterministically(tmp_path):
     first, again, other = (project(tmp_path / name, {"train.jsonl": TWELVE_DOCS}, split={"dev": 0.25, "test": 0.1, "seed": seed})
                            for name, seed in (("first", 7), ("again", 7), ("other", 8)))
-    assert "dev and test split off train (seed 7): train 16 sentences, dev 6 sentences, test 2 sentences" in succeeds(first)
+    assert "dev and test split off train by documents (seed 7): train 16 sentences, dev 6 sentences, test 2 sentences" in succeeds(first)
     succeeds(again), succeeds(other)
     assert processed(first) == processed(again)
     assert processed(first) != processed(other)
@@ -149,17 +149,27 @@ def test_only_the_missing_split_is_made(tmp_path):
 
 def test_split_train_by_documents_or_sentences():
     sentences = [Sentence([f"w{i}"], ["O"], doc=i // 3, line=i) for i in range(30)]  # 10 documents of 3
-    split = split_train(sentences, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)
-    assert [len(split[s]) for s in ("train", "dev", "test")] == [21, 6, 3]
-    assert split == split_train(sentences, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)
+    split, unit = split_train(sentences, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)
+    assert unit == "documents" and [len(split[s]) for s in ("train", "dev", "test")] == [21, 6, 3]
+    assert split == split_train(sentences, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)[0]
     for part in split.values():  # whole documents in file order
         assert [s.line for s in part] == sorted(s.line for s in part)
         assert all(sum(s.doc == doc for s in part) == 3 for doc in {s.doc for s in part})
     # One document: split by sentences (at least one each).
     one_doc = [Sentence([f"w{i}"], ["O"], line=i) for i in range(5)]
-    assert [len(p) for p in split_train(one_doc, ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0).values()] == [1, 1, 3]
+    split, unit = split_train(one_doc, ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0)
+    assert unit == "sentences" and [len(p) for p in split.values()] == [1, 1, 3]
     with pytest.raises(ValueError, match="train has 2 sentences: too few to split off dev and test"):
         split_train(one_doc[:2], ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_uneven_documents_do_not_distort_the_shares(seed):
+    """Documents of 100, 5 and 5 sentences: no draw of whole documents gives dev and test a tenth each."""
+    sizes = (100, 5, 5)
+    sentences = [Sentence(["w"], ["O"], doc=d, line=i) for d, size in enumerate(sizes) for i in range(size)]
+    split, unit = split_train(sentences, ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=seed)
+    assert unit == "sentences" and [len(split[s]) for s in ("train", "dev", "test")] == [88, 11, 11]
 
 
 DRUG_DEV = "Aspirin B-DRUG\nhelps O\n\nParis B-LOC\n\nIbuprofen B-DRUG\nand O\nnaproxen B-DRUG\nsodium I-DRUG\n"

@@ -2,14 +2,24 @@ import itertools
 
 import pytest
 
-from nerflow.tags import (entity_counts, first_iob2_violation, from_iob2, iob1_to_iob2, is_valid_tag, label_list,
-                          to_iob2)
+from nerflow.tags import entity_counts, entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
 
 
 def test_iob1_to_iob2():
     assert iob1_to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-LOC", "I-ORG"]) == \
         ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "B-ORG"]
     assert iob1_to_iob2([]) == []
+
+
+def first_iob2_violation(tags: list):
+    """Index of the first I-X that does not continue an X entity, or None if `tags` is valid IOB2: an oracle
+    for the strict rule that to_iob2 enforces, written apart from it."""
+    previous = "O"
+    for i, tag in enumerate(tags):
+        if tag.startswith("I-") and entity_type(previous) != tag[2:]:
+            return i
+        previous = tag
+    return None
 
 
 def test_iob2_violations():

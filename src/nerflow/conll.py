@@ -115,7 +115,7 @@ def read_conll(path, tag_column: int = -1, separator=None, scheme: str = "iob2",
             columns = len(fields)
             if columns < 2:
                 problems.append((number, "column count", "one column only: expected a token and a tag"))
-                columns = 2
+                columns = None  # the next token line sets the count (and is checked against the columns used)
                 continue
             used = {token_column % columns if -columns <= token_column < columns else None,
                     tag_column % columns if -columns <= tag_column < columns else None}

@@ -3,8 +3,8 @@ counts), metrics/errors.md (report; cached by DVC, not git, as it quotes the dat
 per-type F1), data/predictions/{split}.conll.
 
 Predictions are read at the first piece of each word and gathered from the windows back into whole
-sentences; every input word is evaluated exactly once (checked). Plots and the report's examples are of dev:
-it is the split experiments are chosen on; test stays the final number.
+sentences; every input word is evaluated exactly once (checked). The plots are of dev, the split experiments
+are chosen on; the report covers dev and test.
 """
 
 from pathlib import Path

@@ -6,9 +6,10 @@
     #   {"label": "LOC", "start": 22, "end": 27, "text": "Paris", "score": 0.97}]]
 
 Words: the model was trained on CoNLL tokens, so text is split the same way by WORD_PATTERN,
-`\\w+(?:[-'.]\\w+)*|[^\\w\\s]`: runs of letters, digits and underscores, which single hyphens, apostrophes or
-periods may join ("well-known", "O'Neil", "3.5", "U.S"), and every other non-space character on its own
-("(", ",", "$", the final "."). Whitespace only separates words; entity offsets never depend on it.
+`\\w+(?:[-'.]\\w+)*|[^\\w\\s]` (the `regex` module's \\w): runs of letters with their combining marks,
+digits and underscores, which single hyphens, apostrophes or periods may join ("well-known", "O'Neil",
+"3.5", "U.S"), and every other non-space character on its own ("(", ",", "$", the final ".").
+Whitespace only separates words; entity offsets never depend on it.
 
 Tags: long texts are cut into overlapping windows as in training (nerflow.align; `max_length` and
 `window_overlap` from MODEL_DIR/nerflow.json, else 128 and 32), every word is predicted exactly once at its
@@ -22,18 +23,19 @@ softmax probability of the word's predicted tag.
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import regex
 import torch
 from transformers import AutoModelForTokenClassification
 
 from nerflow.align import encode, load_tokenizer, words_from_windows
 from nerflow.inference import predict_windows
 
-WORD_PATTERN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
+# The `regex` module, not `re`: its \w takes combining marks (Devanagari vowel signs, NFD accents) into the word.
+WORD_PATTERN = regex.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
 DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32}
 

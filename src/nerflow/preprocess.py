@@ -31,28 +31,42 @@ def split_stats(sentences) -> dict:
     }
 
 
-def split_train(sentences, missing, fractions: dict, seed: int) -> dict:
-    """Split train's sentences into "train" and each split in `missing` (dev and/or test).
+def split_train(sentences, missing, fractions: dict, seed: int) -> tuple:
+    """(splits, unit): train's sentences split into "train" and each split in `missing` (dev and/or test).
 
-    The units split are whole documents when train holds more documents than there are splits to fill (no
-    document is then shared between train and an evaluation split), else single sentences. The units are
-    shuffled with random.Random(seed); each missing split takes round(fraction * units) of them, at least
-    one, in SPLITS order, and train keeps the rest. Every split keeps file order, so the same sentences,
-    fractions and seed always give the same split.
+    Each missing split takes round(fraction * sentences) sentences, at least one, in SPLITS order: whole
+    documents drawn in a seeded random order until the split has its share (no document is then shared with
+    train), or, when documents are too few or too uneven for that (a split would be off its share by more
+    than half), single sentences. Every split keeps file order, so the same sentences, fractions and seed
+    always give the same split.
     """
-    if len({s.doc for s in sentences}) > len(missing):
-        kind, units = "documents", [list(group) for _, group in itertools.groupby(sentences, key=lambda s: s.doc)]
-    else:
-        kind, units = "sentences", [[s] for s in sentences]
-    sizes = {split: max(1, round(fractions[split] * len(units))) for split in missing}
-    if sum(sizes.values()) >= len(units):
-        raise ValueError(f"train has {len(units)} {kind}: too few to split off {' and '.join(missing)} and keep some for train")
+    targets = {split: max(1, round(fractions[split] * len(sentences))) for split in missing}
+    if sum(targets.values()) >= len(sentences):
+        raise ValueError(f"train has {len(sentences)} sentences: too few to split off {' and '.join(missing)} "
+                         "and keep some for train")
+    documents = [list(group) for _, group in itertools.groupby(sentences, key=lambda s: s.doc)]
+    split = _draw(documents, targets, seed)
+    if split is not None:
+        return split, "documents"
+    return _draw([[s] for s in sentences], targets, seed), "sentences"
+
+
+def _draw(units: list, targets: dict, seed: int):
+    """Units in seeded random order, each split taking them until it has its target of sentences; None when
+    a split would be off its target by more than half or train would be left with nothing."""
     order = list(range(len(units)))
     random.Random(seed).shuffle(order)
-    chosen, start = {}, 0
-    for split in missing:
-        chosen[split], start = order[start:start + sizes[split]], start + sizes[split]
-    chosen["train"] = order[start:]
+    chosen, position = {}, 0
+    for split, target in targets.items():
+        chosen[split], size = [], 0
+        while size < target and position < len(order):
+            chosen[split].append(order[position])
+            size, position = size + len(units[order[position]]), position + 1
+        if abs(size - target) > target / 2:
+            return None
+    if position == len(order):
+        return None
+    chosen["train"] = order[position:]
     return {split: [s for unit in sorted(indexes) for s in units[unit]] for split, indexes in chosen.items()}
 
 
@@ -160,8 +174,9 @@ def main():
         missing = [split for split in SPLITS if split not in splits]
         if missing:
             fractions, seed = split_params(dataset, missing)
-            splits.update(split_train(splits["train"], missing, fractions, seed))
-            print(f"preprocess: {' and '.join(missing)} split off train (seed {seed}): "
+            split, unit = split_train(splits["train"], missing, fractions, seed)
+            splits.update(split)
+            print(f"preprocess: {' and '.join(missing)} split off train by {unit} (seed {seed}): "
                   + ", ".join(f"{split} {len(splits[split])} sentences" for split in SPLITS))
     except ValueError as error:
         raise SystemExit(f"preprocess: {error}") from None

@@ -100,16 +100,6 @@ def from_iob2(tags: list, scheme: str) -> list:
     return written
 
 
-def first_iob2_violation(tags: list):
-    """Index of the first I-X that does not continue an X entity, or None if `tags` is valid IOB2."""
-    previous = "O"
-    for i, tag in enumerate(tags):
-        if tag.startswith("I-") and entity_type(previous) != tag[2:]:
-            return i
-        previous = tag
-    return None
-
-
 def label_list(tag_sequences) -> list:
     """All labels, ordered O first, then by entity type, B- before I- (stable across runs)."""
     types = sorted({entity_type(t) for tags in tag_sequences for t in tags} - {""})
