@@ -165,6 +165,15 @@ def test_editing_one_stage_invalidates_only_what_depends_on_it(reproduced):
         assert set(json.loads(dvc("status", "--json", cwd=repo, env=env).stdout)) == {"evaluate"}
     finally:
         module.write_text(original)
+    params_file = repo / "params.yaml"
+    original = params_file.read_text()
+    try:  # a parse-only key of the dataset block: the files are read again, not fetched again
+        params = yaml.safe_load(original)
+        params["dataset"]["repair"] = True
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+        assert set(json.loads(dvc("status", "--json", cwd=repo, env=env).stdout)) == {"preprocess"}
+    finally:
+        params_file.write_text(original)
 
 
 def test_training_on_cpu_is_bit_reproducible(reproduced):

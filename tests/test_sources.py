@@ -120,7 +120,7 @@ def url_files(server, splits=("train", "dev", "test"), **extra) -> dict:
 # --- url: single files -------------------------------------------------------------------------------
 
 def test_url_files_are_byte_copies(server, tmp_path):
-    raw = fetch(url_files(server), tmp_path)
+    raw = fetch(url_files(server, archive=None, archive_sha256=None, hf=None), tmp_path)  # the default's nulls
     assert sorted(os.listdir(raw)) == ["dev.txt", "test.txt", "train.txt"]
     for split, data in DATA.items():
         assert (raw / f"{split}.txt").read_bytes() == data
@@ -138,8 +138,9 @@ def test_url_sha256_mismatch(server, tmp_path):
     fails(dataset, tmp_path, ValueError, r"dataset.sha256.dev: dev.txt \(from http://.*/dev.txt\): sha256 mismatch")
 
 
-def test_url_file_without_sha256_is_refused_before_downloading(server, tmp_path):
-    dataset = url_files(server)
+@pytest.mark.parametrize("archive", [{}, {"archive": None, "archive_sha256": None}])  # absent, or null as in params.yaml
+def test_url_file_without_sha256_is_refused_before_downloading(server, tmp_path, archive):
+    dataset = url_files(server, **archive)
     del dataset["sha256"]["test"]
     fails(dataset, tmp_path, ValueError, "dataset.sha256.test is missing: files from a url must be pinned")
     assert sum(server.hits.values()) == 0

