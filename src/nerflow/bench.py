@@ -178,7 +178,7 @@ EXTRA_PATHS = {
 
 
 def measure(path: str, config, windows_count: int, epochs: int, predict_split: str, batch_size: int,
-            around=contextlib.nullcontext) -> dict:
+            around=contextlib.nullcontext()) -> dict:
     """One measurement in this process: wall time, real and computed tokens, peak memory. `around` wraps the
     timed part (the profiler, for --profile)."""
     params = {**load_params(), "epochs": epochs}
@@ -197,7 +197,7 @@ def measure(path: str, config, windows_count: int, epochs: int, predict_split: s
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    with around():
+    with around:
         computed = function(model, windows, params)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
@@ -225,16 +225,10 @@ def profile(args) -> None:
     from torch.profiler import profile as profiler
 
     cuda = torch.cuda.is_available()
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    holder = {}
-
-    def around():
-        holder["profiler"] = profiler(activities=activities)
-        return holder["profiler"]
-
+    recorder = profiler(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else []))
     result = measure(args.profile, args.config, args.windows, args.epochs or 1, args.predict_split,
-                     args.batch_size, around)
-    events = holder["profiler"].key_averages()
+                     args.batch_size, recorder)
+    events = recorder.key_averages()
     table = events.table(sort_by="self_device_time_total" if cuda else "self_cpu_time_total", row_limit=25)
     busy = sum(e.self_device_time_total for e in events) / 1e6 if cuda else None  # seconds of kernels
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "path": args.profile, **result,

@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+SPLITS = ("train", "dev", "test")  # the data every stage reads and writes, one file each, in this order
+
 
 def sha256_of(path) -> str:
     digest = hashlib.sha256()

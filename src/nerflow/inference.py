@@ -44,16 +44,16 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
             width = len(windows[batch[-1]]["input_ids"])
             input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
             attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+            labels = torch.full((len(batch), width), IGNORE, dtype=torch.long) if loss else None
             for row, i in enumerate(batch):
                 ids = windows[i]["input_ids"]
                 input_ids[row, : len(ids)] = torch.tensor(ids)
                 attention_mask[row, : len(ids)] = 1
+                if loss:
+                    labels[row, : len(ids)] = torch.tensor(windows[i]["labels"])
             logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
             label_ids = logits.argmax(-1)
             if loss:
-                labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-                for row, i in enumerate(batch):
-                    labels[row, : len(windows[i]["labels"])] = torch.tensor(windows[i]["labels"])
                 labels = labels.to(device)
                 loss_sum += torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(),
                                                               ignore_index=IGNORE, reduction="sum").item()

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from nerflow import tags as tagging
 from nerflow.conll import MAX_REPORTED, DataError
-from nerflow.files import atomic_dir, write_json_atomic, write_jsonl
+from nerflow.files import SPLITS, atomic_dir, write_json_atomic, write_jsonl
 from nerflow.formats import ReadOptions, find_split_file, read_split_file
 from nerflow.params import load_params
-from nerflow.sources import SPLITS
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = "data/processed"
@@ -174,8 +173,8 @@ def main():
         missing = [split for split in SPLITS if split not in splits]
         if missing:
             fractions, seed = split_params(dataset, missing)
-            split, unit = split_train(splits["train"], missing, fractions, seed)
-            splits.update(split)
+            made, unit = split_train(splits["train"], missing, fractions, seed)
+            splits.update(made)
             print(f"preprocess: {' and '.join(missing)} split off train by {unit} (seed {seed}): "
                   + ", ".join(f"{split} {len(splits[split])} sentences" for split in SPLITS))
     except ValueError as error:

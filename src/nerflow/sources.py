@@ -26,9 +26,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from nerflow.files import check_sha256, write_jsonl
+from nerflow.files import SPLITS, check_sha256, write_jsonl
 
-SPLITS = ("train", "dev", "test")
 SUFFIX = {"conll": ".txt", "jsonl": ".jsonl"}  # dataset.format -> raw file name {split}{suffix}
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds before each retry of a download (4 attempts); tests set them to 0
 TIMEOUT = 60  # seconds of silence from a server before an attempt counts as failed

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 from nerflow.align import encode, load_tokenizer
-from nerflow.files import atomic_dir, read_jsonl, write_json_atomic, write_jsonl
+from nerflow.files import SPLITS, atomic_dir, read_jsonl, write_json_atomic, write_jsonl
 from nerflow.params import load_params
-from nerflow.sources import SPLITS
 
 PROCESSED_DIR = Path("data/processed")
 BASE_MODEL_DIR = "data/base_model"
