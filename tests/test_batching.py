@@ -1,6 +1,10 @@
 import random
 
-from nerflow.batching import TokenBudgetBatchSampler, token_budget_batches
+import pytest
+import torch
+
+from nerflow.batching import (TokenBudgetBatchSampler, collate, model_inputs, pack_rows, position_offset,
+                              token_budget_batches, unpack)
 
 
 def lengths_like_conll(n=2000, seed=0):
@@ -38,3 +42,46 @@ def test_order_changes_by_epoch_and_is_reproducible():
     second.set_epoch(1)
     assert list(second) == epoch1
     assert len(first) == len(epoch0)
+
+
+@pytest.mark.parametrize("builder", ["tiny_model_dir", "tiny_roberta_dir"])
+def test_packed_batch_gives_each_window_its_own_logits_and_the_same_loss(builder, request):
+    """A packed batch (windows end to end, block-diagonal attention, positions restarting) is a layout change:
+    per-window logits and the batch loss equal those of the padded batch (fp32)."""
+    from transformers import AutoModelForTokenClassification
+
+    folder = request.getfixturevalue(builder)
+    torch.manual_seed(0)
+    model = AutoModelForTokenClassification.from_pretrained(folder, num_labels=5, attn_implementation="sdpa").eval()
+    rng = random.Random(0)
+    windows = [{"input_ids": [rng.randrange(5, 40) for _ in range(rng.randint(2, 30))]} for _ in range(9)]
+    for w in windows:
+        w["labels"] = [rng.choice([-100, 0, 1, 2, 3, 4]) for _ in w["input_ids"]]
+    pad_id = model.config.pad_token_id or 0
+    offset = position_offset(model)
+    assert offset == (2 if builder == "tiny_roberta_dir" else 0)
+    packed = collate(windows, pad_id, packed=True, width=64, position_offset=offset)
+    padded = collate(windows, pad_id)
+    assert packed["input_ids"].shape[0] < len(windows)  # several windows share a row
+    lengths = [len(w["input_ids"]) for w in windows]
+    with torch.no_grad():
+        packed_out = model(**model_inputs(packed), labels=packed["labels"])
+        padded_out = model(**model_inputs(padded), labels=padded["labels"])
+        for window, logits in zip(windows, unpack(packed, packed_out.logits, lengths)):
+            alone = model(input_ids=torch.tensor([window["input_ids"]])).logits[0]
+            assert torch.allclose(logits, alone, atol=1e-5)
+    assert packed_out.loss.item() == pytest.approx(padded_out.loss.item(), rel=1e-5)
+
+
+def test_packing_places_every_window_once_within_its_row():
+    lengths = lengths_like_conll(300)
+    placement = pack_rows(lengths, 128)
+    cells = set()
+    for (row, start), n in zip(placement, lengths):
+        assert start + n <= 128
+        span = {(row, c) for c in range(start, start + n)}
+        assert not span & cells
+        cells |= span
+    assert len(cells) == sum(lengths)
+    with pytest.raises(ValueError):
+        pack_rows([129], 128)

@@ -1,39 +1,70 @@
-"""The train stage's arguments, for both devices: the CUDA branch is checked here even on a CPU-only machine."""
+"""The training loop's choices, for both devices: the CUDA branch is checked here even on a CPU-only machine."""
 
+import random
 from pathlib import Path
 
 import pytest
+import torch
 
+from nerflow.batching import token_budget_batches
+from nerflow.finetune import Engine, engine_for, fit, load_base_model, optimizer_for, packed_shape
 from nerflow.params import load_params
-from nerflow.finetune import training_options
 
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
 
 
-def test_cpu_options_are_deterministic_fp32():
-    options = training_options(PARAMS, "out", cuda=False)
-    assert options["full_determinism"] is True
-    assert not options["bf16"] and options["optim"] == "adamw_torch" and options["tf32"] is None
-    assert options["learning_rate"] == pytest.approx(PARAMS["lr"]) and isinstance(options["learning_rate"], float)
-    assert options["lr_scheduler_type"] == "linear" and options["warmup_steps"] == pytest.approx(PARAMS["warmup_ratio"])
-    assert options["report_to"] == "none"  # curves go through DVCLive with dvcyaml=False, not the auto callback
-
-
-def test_cuda_options_use_bf16_tf32_fused_adamw_and_pinned_memory(monkeypatch):
+def test_cpu_steps_are_eager_padded_fp32_and_one_gpu_steps_captured(monkeypatch):
+    assert engine_for(torch.device("cpu"), 1) == Engine()
     monkeypatch.setattr("torch.cuda.is_bf16_supported", lambda *a, **k: True)
-    options = training_options(PARAMS, "out", cuda=True)
-    assert options["bf16"] is True and options["tf32"] is True
-    assert options["optim"] == "adamw_torch_fused" and options["dataloader_pin_memory"] is True
-    assert options["full_determinism"] is False
+    assert engine_for(torch.device("cuda"), 1) == Engine(packed=True, capture=True, bf16=True, row_width=256)
+    # Several processes: DDP's gradient hooks run eagerly.
+    assert engine_for(torch.device("cuda"), 2) == Engine(bf16=True)
 
 
-def test_exponent_written_by_dvc_reaches_the_optimizer_as_float():
-    options = training_options({**PARAMS, "lr": "3e-05"}, "out", cuda=False)
-    assert options["learning_rate"] == 3e-05
+def test_weight_decay_skips_biases_and_layer_norms_and_lr_written_by_dvc_is_a_float(tiny_model_dir):
+    model = load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir)
+    optimizer = optimizer_for(model, {**PARAMS, "lr": "3e-05"}, cuda=False, capturable=False)
+    decayed, plain = optimizer.param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert decayed["weight_decay"] == PARAMS["weight_decay"] and plain["weight_decay"] == 0.0
+    assert all("bias" not in names[id(p)] and "LayerNorm" not in names[id(p)] for p in decayed["params"])
+    assert {names[id(p)] for p in plain["params"]} >= {"classifier.bias", "bert.embeddings.LayerNorm.weight"}
+    assert optimizer.param_groups[0]["lr"] == 3e-05
 
 
 def test_attention_dropout_param_overrides_the_model_config(tiny_model_dir):
-    from nerflow.finetune import load_base_model
-
     assert load_base_model({**PARAMS, "attention_dropout": 0.0}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.0
     assert load_base_model({**PARAMS, "attention_dropout": None}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.1
+
+
+def test_packed_shape_fits_every_batch():
+    rng = random.Random(0)
+    windows = [{"input_ids": [0] * rng.randint(3, 128)} for _ in range(400)]
+    batches = [list(range(i, min(i + 20, 400))) for i in range(0, 400, 20)]
+    one_row = packed_shape(windows, batches)
+    assert one_row["rows"] == 1 and one_row["width"] % 64 == 0
+    assert one_row["width"] >= max(sum(len(windows[i]["input_ids"]) for i in b) for b in batches)
+    rows = packed_shape(windows, batches, row_width=256)
+    assert rows["width"] == 256 and rows["rows"] * 256 >= max(sum(len(windows[i]["input_ids"]) for i in b) for b in batches)
+
+
+def random_windows(n=40, seed=0):
+    rng = random.Random(seed)
+    windows = [{"input_ids": [rng.randrange(5, 40) for _ in range(rng.randint(2, 20))]} for _ in range(n)]
+    for w in windows:
+        w["labels"] = [rng.randrange(0, 3) for _ in w["input_ids"]]
+    return windows
+
+
+def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir):
+    params = {**PARAMS, "epochs": 3, "batch_size": 4, "lr": 5e-4}
+    model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
+    scores = iter([0.2, 0.5, 0.4])
+    windows = random_windows()
+    outcome = fit(model, windows, params, 0, lambda m: (next(scores), 1.0), progress=False)
+    batches = token_budget_batches([len(w["input_ids"]) for w in windows], 4, params["seed"])
+    assert outcome.step == 3 * len(batches)
+    steps = [step for name, step, _ in outcome.history if name == "train/loss"]
+    assert steps == [1] + list(range(10, outcome.step + 1, 10))
+    assert outcome.best_epoch == 2 and outcome.f1_by_epoch == {1: 0.2, 2: 0.5, 3: 0.4}
+    assert [v for n, _, v in outcome.history if n == "train/dev_f1"] == [0.2, 0.5, 0.4]

@@ -8,8 +8,9 @@
 Needs `dvc repro tokenize` first (it reads data/tokenized and data/base_model). The seed-style baseline is
 written out here so the comparison is explicit: windows padded to 128, fp32, batch 16, AdamW without
 schedule, `loss.item()` every step, random order. Between the two, each speed step is measured on its own.
-The project's path is the real one: transformers' Trainer with the arguments of the train stage
-(train.training_arguments) for training, inference.predict_windows for prediction. Each measurement runs in
+The project's path is the real one: the train stage's loop (finetune.fit, captured fixed-shape steps on a
+GPU) for training, inference.predict_windows for prediction. `train-trainer` is the train stage as it was
+before that loop: transformers' Trainer with token-budget batches. Each measurement runs in
 a fresh process, so that peak memory is its own, and the paths are interleaved across repeats, so that drift
 in machine load hits them alike. Writes metrics/bench.json (or metrics/bench_accuracy.json), prints a table.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from nerflow.batching import TokenBudgetBatchSampler, collate
 from nerflow.files import read_jsonl, write_json_atomic
 from nerflow.params import load_params
 
@@ -39,6 +41,9 @@ BASE_MODEL_DIR = "data/base_model"
 BENCH_METRICS = "metrics/bench.json"
 ACCURACY_METRICS = "metrics/bench_accuracy.json"
 SEED_LENGTH, SEED_BATCH = 128, 16
+# Architectures built from a config: bert-base for the GPU figures, bert-tiny to try the GPU script on a CPU.
+CONFIGS = {"bert-base": {}, "bert-tiny": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                                              intermediate_size=128)}
 
 
 def device() -> torch.device:
@@ -50,27 +55,13 @@ def load_model(config, labels: list, params: dict):
 
     from nerflow.finetune import load_base_model
 
-    if config == "bert-base":  # speed does not depend on the weights
+    if config in CONFIGS:  # speed does not depend on the weights
         torch.manual_seed(params["seed"])
         dropout = params.get("attention_dropout")
         return AutoModelForTokenClassification.from_config(BertConfig(
-            num_labels=len(labels), attention_probs_dropout_prob=0.1 if dropout is None else dropout))
-    return load_base_model(params, labels, BASE_MODEL_DIR)
-
-
-def pad(batch: list, width: int = None):
-    """Tensors for a list of windows, padded to `width` (seed style) or to the batch's longest window."""
-    width = width or max(len(w["input_ids"]) for w in batch)
-    input_ids = torch.zeros((len(batch), width), dtype=torch.long)
-    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-    for row, w in enumerate(batch):
-        n = min(len(w["input_ids"]), width)
-        input_ids[row, :n] = torch.tensor(w["input_ids"][:n])
-        attention_mask[row, :n] = 1
-        if "labels" in w:
-            labels[row, :n] = torch.tensor(w["labels"][:n])
-    return input_ids, attention_mask, labels
+            num_labels=len(labels), attention_probs_dropout_prob=0.1 if dropout is None else dropout,
+            **CONFIGS[config]), attn_implementation="sdpa")
+    return load_base_model(params, labels, BASE_MODEL_DIR).float()  # fp32 whatever the weights' file holds
 
 
 def hand_loop(model, windows, params, width=None, grouped=False):
@@ -89,10 +80,10 @@ def hand_loop(model, windows, params, width=None, grouped=False):
             order = list(range(len(windows)))
             random.Random(params["seed"] + epoch).shuffle(order)
         for first in range(0, len(order), SEED_BATCH):
-            input_ids, attention_mask, labels = pad([windows[i] for i in order[first:first + SEED_BATCH]], width)
-            computed += input_ids.numel()
-            loss = model(input_ids=input_ids.to(device()), attention_mask=attention_mask.to(device()),
-                         labels=labels.to(device())).loss
+            batch = {k: v.to(device()) for k, v in collate([windows[i] for i in order[first:first + SEED_BATCH]],
+                                                           pad_id=0, width=width).items()}
+            computed += batch["input_ids"].numel()
+            loss = model(**batch).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
@@ -100,27 +91,55 @@ def hand_loop(model, windows, params, width=None, grouped=False):
     return computed
 
 
+def project_path(model, windows, params, **engine):
+    """The train stage's loop (finetune.fit) without its dev evaluation; engine fields override the device's."""
+    from dataclasses import replace
+
+    from nerflow.finetune import engine_for, fit
+
+    chosen = replace(engine_for(device(), 1), **engine)
+    outcome = fit(model, windows, params, pad_id=0, evaluate=None, engine=chosen, progress=False)
+    return outcome.computed_tokens
+
+
 def trainer_path(model, windows, params, length_grouped_trainer=False, **overrides):
+    """The train stage before finetune.fit: transformers' Trainer with token-budget batches (bf16, TF32 and
+    fused AdamW on CUDA)."""
+    from torch.utils.data import DataLoader
     from transformers import AutoTokenizer, DataCollatorForTokenClassification, Trainer, TrainingArguments
 
-    from nerflow.finetune import NerTrainer, training_options
+    from nerflow.inference import use_fast_attention_kernels
 
+    class NerTrainer(Trainer):
+        def get_train_dataloader(self):
+            use_fast_attention_kernels()  # as the train stage did
+            sampler = TokenBudgetBatchSampler([len(w["input_ids"]) for w in self.train_dataset],
+                                              self.args.per_device_train_batch_size, self.args.seed)
+            return self.accelerator.prepare(DataLoader(self.train_dataset, batch_sampler=sampler,
+                                                       collate_fn=self.data_collator, pin_memory=cuda))
+
+    cuda = torch.cuda.is_available()
     trainer_class = NerTrainer
-    if length_grouped_trainer:  # what the train stage used before token-budget batches
+    if length_grouped_trainer:
         trainer_class, overrides["train_sampling_strategy"] = Trainer, "group_by_length"
-
     tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL_DIR)
-    collate = DataCollatorForTokenClassification(tokenizer)
+    collate_fn = DataCollatorForTokenClassification(tokenizer)
     computed = []
 
     def counting_collate(features):
-        batch = collate(features)
+        batch = collate_fn(features)
         computed.append(batch["input_ids"].numel())
         return batch
 
     with tempfile.TemporaryDirectory() as scratch:
-        options = training_options(params, scratch, torch.cuda.is_available())
-        args = TrainingArguments(**{**options, "disable_tqdm": True, **overrides})  # overrides: the variants
+        options = dict(output_dir=scratch, learning_rate=float(params["lr"]), num_train_epochs=params["epochs"],
+                       per_device_train_batch_size=params["batch_size"], weight_decay=float(params["weight_decay"]),
+                       warmup_steps=float(params["warmup_ratio"]), lr_scheduler_type="linear",
+                       max_grad_norm=float(params["max_grad_norm"]), optim="adamw_torch_fused" if cuda else "adamw_torch",
+                       seed=params["seed"], full_determinism=not cuda, bf16=cuda, tf32=True if cuda else None,
+                       eval_strategy="no", save_strategy="no", logging_steps=10, logging_nan_inf_filter=False,
+                       report_to="none", dataloader_pin_memory=cuda, disable_tqdm=True)
+        args = TrainingArguments(**{**options, **overrides})
         train = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in windows]
         trainer_class(model=model, args=args, train_dataset=train, data_collator=counting_collate,
                       processing_class=tokenizer).train()
@@ -132,21 +151,23 @@ def predict_seed(model, windows, params):
     computed = 0
     with torch.no_grad():
         for first in range(0, len(windows), SEED_BATCH):
-            input_ids, attention_mask, _ = pad(windows[first:first + SEED_BATCH], SEED_LENGTH)
-            computed += input_ids.numel()
-            model(input_ids=input_ids.to(device()), attention_mask=attention_mask.to(device())).logits.argmax(-1).tolist()
+            batch = collate([{"input_ids": w["input_ids"]} for w in windows[first:first + SEED_BATCH]], 0, width=SEED_LENGTH)
+            computed += batch["input_ids"].numel()
+            model(**{k: v.to(device()) for k, v in batch.items()}).logits.argmax(-1).tolist()
     return computed
 
 
 def predict_project(model, windows, params):
-    from nerflow.inference import predict_windows
+    from nerflow.inference import prediction_batches, predict_windows
 
     model.to(device())
     predict_windows(model, windows, params["eval_batch_size"], pad_id=0)
-    lengths = sorted(len(w["input_ids"]) for w in windows)  # predict_windows pads each batch to its longest
-    size = params["eval_batch_size"]
-    return sum(lengths[min(first + size, len(lengths)) - 1] * len(lengths[first:first + size])
-               for first in range(0, len(lengths), size))
+    packed = device().type == "cuda"
+    batches = prediction_batches(windows, params["eval_batch_size"], packed, max(1, params["eval_batch_size"] // 4))
+    if packed:  # every batch has one shape
+        from nerflow.inference import PACKED_WIDTH
+        return len(batches) * max(1, params["eval_batch_size"] // 4) * PACKED_WIDTH
+    return sum(max(len(windows[i]["input_ids"]) for i in b) * len(b) for b in batches)
 
 
 # name -> (split, function, description); the first of each kind is the baseline of the ratios.
@@ -157,23 +178,31 @@ PATHS = {
                               "+ pad each batch to its longest window"),
     "train-length-grouped": ("train", lambda m, w, p: hand_loop(m, w, p, grouped=True),
                              "+ length-grouped batches (transformers' sampler)"),
-    "train-project": ("train", trainer_path, "the train stage: Trainer, token-budget batches, warmup+decay"),
+    "train-trainer": ("train", trainer_path, "the train stage before: Trainer, token-budget batches, warmup+decay"),
+    "train-project": ("train", project_path, "the train stage: finetune.fit (GPU: one packed shape, captured step)"),
     "predict-seed": ("predict", predict_seed, "seed style: pad to 128, batch 16, no_grad"),
-    "predict-project": ("predict", predict_project, "the evaluate stage: sorted by length, eval_batch_size, inference_mode"),
+    "predict-project": ("predict", predict_project, "the evaluate stage: predict_windows (GPU: packed, one shape)"),
 }
 
 
 # Variants tried on top of the project's path, measured only when asked for (--with NAME).
 EXTRA_PATHS = {
-    "train-project-compile": ("train", lambda m, w, p: trainer_path(m, w, p, torch_compile=True),
-                              "+ torch.compile (compile time included)"),
-    "train-project-bf16": ("train", lambda m, w, p: trainer_path(m, w, p, bf16=True, use_cpu=not torch.cuda.is_available()),
-                           "+ bf16 autocast (on CPU too)"),
-    "train-project-no-attention-dropout": ("train", trainer_path, "+ attention dropout 0 (param attention_dropout)"),
-    "train-project-batch-128": ("train", lambda m, w, p: trainer_path(m, w, {**p, "batch_size": 128}),
+    "train-project-eager": ("train", lambda m, w, p: project_path(m, w, p, packed=False, capture=False),
+                            "the train stage's loop, eager padded steps (the CPU's way)"),
+    "train-project-packed": ("train", lambda m, w, p: project_path(m, w, p, packed=True, capture=False),
+                             "the train stage's loop, packed fixed-shape steps, not captured"),
+    "train-project-compile": ("train", lambda m, w, p: project_path(m, w, p, packed=True, capture=False, compile=True),
+                              "packed fixed-shape steps under torch.compile (compile time included)"),
+    "train-project-bf16": ("train", lambda m, w, p: project_path(m, w, p, bf16=True),
+                           "the train stage's loop with bf16 autocast (on CPU too)"),
+    **{f"train-project-rows-{n}": ("train", lambda m, w, p, n=n: project_path(m, w, p, row_width=n),
+                                   f"captured, packed into rows of {n} (less attention over masked pairs)")
+       for n in (128, 256, 384)},
+    "train-project-no-attention-dropout": ("train", project_path, "+ attention dropout 0 (param attention_dropout)"),
+    "train-project-batch-128": ("train", lambda m, w, p: project_path(m, w, {**p, "batch_size": 128}),
                                 "+ batch_size 128 (param batch_size; fewer, larger steps)"),
     "train-trainer-length-grouped": ("train", lambda m, w, p: trainer_path(m, w, p, length_grouped_trainer=True),
-                                     "the train stage with transformers' length-grouped sampler instead"),
+                                     "the Trainer with transformers' length-grouped sampler"),
 }
 
 
@@ -216,6 +245,7 @@ def measure(path: str, config, windows_count: int, epochs: int, predict_split: s
 
 
 KERNEL_LAUNCHES = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
+GRAPH_LAUNCHES = ("cudaGraphLaunch", "cuGraphLaunch")  # one replays a whole captured step
 
 
 def profile(args) -> None:
@@ -233,6 +263,7 @@ def profile(args) -> None:
     busy = sum(e.self_device_time_total for e in events) / 1e6 if cuda else None  # seconds of kernels
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "path": args.profile, **result,
               "kernel_launches": sum(e.count for e in events if e.key in KERNEL_LAUNCHES),
+              "graph_launches": sum(e.count for e in events if e.key in GRAPH_LAUNCHES),
               "device_busy_seconds": busy, "device_busy_share": busy / result["seconds"] if cuda else None}
     print(table)
     print(json.dumps(report, indent=1))
@@ -298,7 +329,7 @@ def speed(args) -> None:
               + (f" {100 * m['mfu']:6.1f}%" if args.peak_tflops else ""))
 
 
-ACCURACY_PATHS = ("train-seed", "train-project-seed-optimizer", "train-project")
+ACCURACY_PATHS = ("train-seed", "train-project", "train-project-bf16")
 
 
 def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
@@ -308,16 +339,13 @@ def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
 
     params = {**load_params(), "epochs": epochs, "seed": seed}
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
-    windows = read_jsonl(TOKENIZED_DIR / "train.jsonl")[:windows_count]
-    model = load_model(None, labels, params)
+    windows = read_jsonl(TOKENIZED_DIR / "train.jsonl")[:windows_count or None]
+    model = load_model(None, labels, params).to(device())
     start = time.perf_counter()
     if path == "train-seed":
         hand_loop(model, windows, params, width=SEED_LENGTH)
-    elif path == "train-project-seed-optimizer":  # only the speed techniques differ from train-seed
-        trainer_path(model, windows, {**params, "batch_size": SEED_BATCH, "warmup_ratio": 0.0},
-                     lr_scheduler_type="constant")
     else:
-        trainer_path(model, windows, params)
+        project_path(model, windows, params, **({"bf16": True} if path == "train-project-bf16" else {}))
     seconds = time.perf_counter() - start
     dev = read_jsonl(PROCESSED_DIR / "dev.jsonl")
     predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / "dev.jsonl"), [len(s["tokens"]) for s in dev],
@@ -354,7 +382,8 @@ def accuracy(args) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", default=None, help="bert-base: build that architecture from a config")
+    parser.add_argument("--config", default=None, choices=sorted(CONFIGS),
+                        help="build that architecture from a config instead of loading the base model")
     parser.add_argument("--windows", type=int, default=1024, help="train windows per measurement (0: all of train)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each path; medians are reported")
     parser.add_argument("--peak-tflops", type=float, default=None,

@@ -1,59 +1,43 @@
-"""Fine-tuning pieces shared by the train stage and the benchmark: the base model with a new head, the
-Trainer with token-budget batches, and the TrainingArguments for the device.
+"""Fine-tuning: the base model with a new head, and the training loop that the train stage and the benchmark run.
 
-On CUDA: bf16 autocast, TF32 matmuls, fused AdamW, pinned host memory, PyTorch SDPA attention (the
-transformers default for BERT), and no host sync per step (the Trainer reads the loss every
-`logging_steps`). On CPU: fp32 and full determinism, so that the same params give the same metrics.
+The loop runs on accelerate's Accelerator, so one process, several GPUs or several nodes are the same code
+(`accelerate launch` / `torchrun` start the processes; each batch goes to one process, and DDP averages the
+gradients). AdamW with linear warmup and decay, weight decay off for biases and LayerNorm weights, gradient
+clipping, token-budget batches (nerflow.batching), as transformers' Trainer does them.
+
+Why not the Trainer itself: on a GPU the step must be one fixed shape, captured once as a CUDA graph and
+replayed (BENCHMARKS.md: eager steps of a bert-base were bound near 40-50 ms by kernel launches whatever their
+size). The Trainer has no hook for a captured step, and the loop is short. So:
+- CUDA, one process: batches packed into one fixed shape, the whole step (forward, backward, clipping, fused
+  AdamW with the learning rate in a device tensor) captured after a few eager steps and replayed; the loss is
+  summed on the device and read every `LOG_EVERY` steps. bf16 autocast, TF32.
+- CPU, or several processes: eager steps on padded batches, fp32 on CPU and fully deterministic there (the
+  same params and seed give bit-identical weights).
+
+An epoch ends with `evaluate(model)` (dev F1) on the main process; the best epoch's weights are kept. With a
+checkpoint path, each epoch's end is saved there (weights, optimizer, schedule, RNG states, best epoch, curves)
+and a later run with the same fingerprint resumes after the last complete epoch.
 """
 
+import os
+import random
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
 import torch
+from accelerate import Accelerator, DataLoaderConfiguration
 from torch.utils.data import DataLoader
-from transformers import AutoModelForTokenClassification, Trainer, TrainingArguments, set_seed
+from tqdm.auto import tqdm
+from transformers import AutoModelForTokenClassification, enable_full_determinism, get_linear_schedule_with_warmup, set_seed
+from transformers.trainer_pt_utils import get_parameter_names
 
-from nerflow.batching import TokenBudgetBatchSampler
-from nerflow.inference import use_fast_attention_kernels
+from nerflow.batching import TokenBudgetBatchSampler, collate, model_inputs, pack_rows, position_offset, round_up
+from nerflow.inference import autocast_for, use_fast_attention_kernels
 
-
-class NerTrainer(Trainer):
-    """Trainer whose training batches hold about the same number of tokens (see nerflow.batching)."""
-
-    def get_train_dataloader(self) -> DataLoader:
-        use_fast_attention_kernels()
-        sampler = TokenBudgetBatchSampler([len(w["input_ids"]) for w in self.train_dataset],
-                                          self.args.per_device_train_batch_size, self.args.seed)
-        loader = DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator,
-                            pin_memory=self.args.dataloader_pin_memory)
-        return self.accelerator.prepare(loader)
-
-
-def training_options(params: dict, output_dir: str, cuda: bool) -> dict:
-    """TrainingArguments for this device, as a dict (so both branches can be checked on any machine)."""
-    return dict(
-        output_dir=output_dir,
-        learning_rate=float(params["lr"]),
-        num_train_epochs=params["epochs"],
-        per_device_train_batch_size=params["batch_size"],
-        weight_decay=float(params["weight_decay"]),
-        warmup_steps=float(params["warmup_ratio"]),  # a float in [0, 1) is a share of all steps
-        lr_scheduler_type="linear",
-        max_grad_norm=float(params["max_grad_norm"]),
-        optim="adamw_torch_fused" if cuda else "adamw_torch",
-        seed=params["seed"],
-        full_determinism=not cuda,  # CPU runs are bit-reproducible; GPU kernels are not by default
-        bf16=cuda and torch.cuda.is_bf16_supported(),
-        tf32=True if cuda else None,
-        eval_strategy="no",  # the train stage measures dev F1 itself, mapping windows back to words
-        save_strategy="no",
-        logging_steps=10,
-        logging_first_step=True,
-        logging_nan_inf_filter=False,  # it reads the loss on the host every step: a GPU sync per step
-        report_to="none",  # curves go through the train stage's DVCLive callback, not the auto-enabled one
-        dataloader_pin_memory=cuda,
-    )
-
-
-def training_arguments(params: dict, output_dir: str) -> TrainingArguments:
-    return TrainingArguments(**training_options(params, output_dir, torch.cuda.is_available()))
+LOG_EVERY = 10  # steps between reads of the training loss (a host sync); step 1 is logged too
+WARMUP_STEPS = 3  # eager steps before the capture (lazy initialisation: cuBLAS handles, optimizer state)
+NO_DECAY = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"]  # the Trainer's list
 
 
 def load_base_model(params: dict, labels: list, folder: str):
@@ -65,4 +49,241 @@ def load_base_model(params: dict, labels: list, folder: str):
         overrides["attention_probs_dropout_prob"] = float(params["attention_dropout"])
     set_seed(params["seed"])
     return AutoModelForTokenClassification.from_pretrained(
-        folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()}, **overrides)
+        folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()},
+        attn_implementation="sdpa", **overrides)
+
+
+@dataclass
+class Outcome:
+    """What a run keeps: the best epoch's weights and the curves, as (name, step, value) in logging order."""
+
+    best_state: dict = None
+    best_epoch: int = 0
+    best_f1: float = -1.0
+    f1_by_epoch: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps done (this process)
+    computed_tokens: int = 0  # positions the model computed, padding included (this process, this run)
+
+
+def optimizer_for(model, params: dict, cuda: bool, capturable: bool):
+    decay = set(get_parameter_names(model, [torch.nn.LayerNorm], NO_DECAY))
+    groups = [{"params": [p for n, p in model.named_parameters() if n in decay and p.requires_grad],
+               "weight_decay": float(params["weight_decay"])},
+              {"params": [p for n, p in model.named_parameters() if n not in decay and p.requires_grad],
+               "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=float(params["lr"]), fused=cuda or None, capturable=capturable)
+
+
+class CapturedStep:
+    """The training step as one CUDA graph over static input buffers (PyTorch's whole-network capture recipe).
+
+    The first WARMUP_STEPS calls run eagerly on a side stream, then the step is captured once and replayed. The
+    learning rate lives in a device tensor that the graph reads (`set_lr` writes it between replays).
+    """
+
+    def __init__(self, model, optimizer, max_grad_norm: float, loss_sum: torch.Tensor, autocast):
+        self.model, self.optimizer, self.max_grad_norm, self.loss_sum = model, optimizer, max_grad_norm, loss_sum
+        self.autocast = autocast
+        self.lr = torch.tensor(optimizer.param_groups[0]["lr"], device=loss_sum.device)
+        self.static, self.graph, self.calls = None, None, 0
+
+    def set_lr(self, lr: float):
+        self.lr.fill_(lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr  # a scheduler may have put a float there
+
+    def step(self):
+        with self.autocast():
+            loss = self.model(**model_inputs(self.static), labels=self.static["labels"]).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        self.loss_sum += loss.detach()
+
+    def __call__(self, batch: dict):
+        if self.static is None:
+            self.static = {k: v.clone() for k, v in batch.items() if k != "placement"}
+        for k, v in self.static.items():
+            v.copy_(batch[k], non_blocking=True)
+        self.calls += 1
+        if self.graph is None and self.calls <= WARMUP_STEPS:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            torch.cuda.current_stream().wait_stream(side)
+            return
+        if self.graph is None:
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):  # records, does not run: replayed just below
+                self.step()
+        self.graph.replay()
+
+
+def eager_step(accelerator, model, optimizer, batch: dict, max_grad_norm: float, loss_sum: torch.Tensor, autocast):
+    with autocast():
+        loss = model(**model_inputs(batch), labels=batch["labels"]).loss
+    accelerator.backward(loss)
+    accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    loss_sum += loss.detach()
+
+
+def packed_shape(windows: list, batches: list, row_width: int = None) -> dict:
+    """The one shape every batch is packed into: one row wide enough for the largest batch (rounded up to 64
+    for the matrix units), or rows of `row_width`, as many as the fullest batch needs."""
+    if row_width is None:
+        return {"rows": 1, "width": round_up(max(sum(len(windows[i]["input_ids"]) for i in b) for b in batches), 64)}
+    width = max(row_width, round_up(max(len(w["input_ids"]) for w in windows), 64))
+    rows = max(1 + max(r for r, _ in pack_rows([len(windows[i]["input_ids"]) for i in b], width)) for b in batches)
+    return {"rows": rows, "width": width}
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How steps run: packed (one fixed shape), captured (a CUDA graph), bf16 autocast, torch.compile."""
+
+    packed: bool = False
+    capture: bool = False
+    bf16: bool = False
+    compile: bool = False
+    row_width: int = None  # packed rows this wide (or the longest window); None: one row holds a whole batch
+
+
+def engine_for(device: torch.device, processes: int) -> Engine:
+    """The fastest measured way on this device (BENCHMARKS.md): captured fixed-shape steps in rows of 256 on one
+    CUDA device (on an H200, 3 epochs of a bert-base: 10.3 s, against 11.3-11.6 s in one row per batch, 10.6 s
+    in rows of 128, 11.2 s in rows of 384); eager padded steps on the CPU, or on several processes (DDP's
+    gradient hooks are not captured here)."""
+    one_gpu = device.type == "cuda" and processes == 1
+    return Engine(packed=one_gpu, capture=one_gpu, bf16=device.type == "cuda" and torch.cuda.is_bf16_supported(),
+                  row_width=256 if one_gpu else None)
+
+
+def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: Path = None, fingerprint: str = "",
+        engine: Engine = None, progress: bool = True) -> Outcome:
+    """Train `model` on `windows` ({"input_ids", "labels"}) for params["epochs"]; `evaluate(model)`, if given,
+    returns (dev F1, dev loss) at each epoch's end. Returns the Outcome (on every process; only the main one's counts)."""
+    cuda = torch.cuda.is_available()
+    # non_blocking: batches are copied to the GPU while it runs the previous step (pinned memory).
+    accelerator = Accelerator(cpu=not cuda, dataloader_config=DataLoaderConfiguration(even_batches=False, non_blocking=cuda))
+    engine = engine or engine_for(accelerator.device, accelerator.num_processes)
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        use_fast_attention_kernels()
+    else:
+        enable_full_determinism(params["seed"])  # CPU runs are bit-reproducible
+    set_seed(params["seed"])
+
+    lengths = [len(w["input_ids"]) for w in windows]
+    sampler = TokenBudgetBatchSampler(lengths, params["batch_size"], params["seed"])
+    layout = dict(packed=True, **packed_shape(windows, sampler.batches, engine.row_width),
+                  position_offset=position_offset(model)) if engine.packed else {}
+    loader = DataLoader(windows, batch_sampler=sampler, collate_fn=partial(collate, pad_id=pad_id, **layout),
+                        pin_memory=cuda)
+    model, loader = accelerator.prepare(model, loader)
+    optimizer = optimizer_for(model, params, cuda, capturable=engine.capture)
+    steps_per_epoch = len(loader)
+    total = steps_per_epoch * params["epochs"]
+    scheduler = get_linear_schedule_with_warmup(optimizer, round(float(params["warmup_ratio"]) * total), total)
+    loss_sum = torch.zeros((), device=accelerator.device)
+    autocast = partial(autocast_for, accelerator.device, engine.bf16)
+    forward = torch.compile(model, dynamic=False) if engine.compile else model
+    step_fn = CapturedStep(forward, optimizer, float(params["max_grad_norm"]), loss_sum, autocast) if engine.capture else None
+
+    outcome = Outcome()
+    if checkpoint is not None and checkpoint.exists():
+        outcome = resume(checkpoint, fingerprint, accelerator, model, optimizer, scheduler) or outcome
+    bar = tqdm(total=total, initial=outcome.step, desc="train", unit="step", dynamic_ncols=True,
+               disable=not (progress and accelerator.is_main_process))
+    logged_steps = 0
+    with accelerator.join_uneven_inputs([model], even_batches=False):  # ranks may get one batch more or less
+        for epoch in range(outcome.epoch, params["epochs"]):
+            sampler.set_epoch(epoch)  # several processes: the shards read it from the sampler
+            loader.set_epoch(epoch)  # one process: accelerate passes its own epoch count to the sampler
+            model.train()
+            bar.set_description(f"train epoch {epoch + 1}/{params['epochs']}")
+            for batch in loader:
+                if step_fn is not None:
+                    step_fn.set_lr(scheduler.get_last_lr()[0])
+                    step_fn(batch)
+                else:
+                    eager_step(accelerator, forward, optimizer, batch, float(params["max_grad_norm"]), loss_sum, autocast)
+                scheduler.step()
+                outcome.step += 1
+                outcome.computed_tokens += batch["input_ids"].numel()
+                logged_steps += 1
+                bar.update()
+                if outcome.step == 1 or outcome.step % LOG_EVERY == 0:
+                    loss = loss_sum.item() / logged_steps  # the one host sync, every LOG_EVERY steps
+                    loss_sum.zero_()
+                    logged_steps = 0
+                    outcome.history.append(("train/loss", outcome.step, loss))
+                    bar.set_postfix(loss=f"{loss:.4f}")
+            end_epoch(accelerator, model, outcome, epoch + 1, evaluate, bar)
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, outcome)
+    bar.close()
+    return outcome
+
+
+def end_epoch(accelerator, model, outcome: Outcome, epoch: int, evaluate, bar) -> None:
+    """Dev F1 once, on the main process, for the weights every process holds (no `evaluate`: nothing to score,
+    as in the benchmark)."""
+    accelerator.wait_for_everyone()
+    outcome.epoch = epoch
+    if evaluate is None or not accelerator.is_main_process:
+        return
+    f1, dev_loss = evaluate(accelerator.unwrap_model(model))
+    bar.write(f"epoch {epoch}: dev entity F1 {100 * f1:.2f}, dev loss {dev_loss:.4f}")
+    outcome.f1_by_epoch[epoch] = f1
+    outcome.history += [("train/dev_loss", outcome.step, dev_loss), ("train/dev_f1", epoch, f1)]
+    if f1 > outcome.best_f1:
+        outcome.best_f1, outcome.best_epoch = f1, epoch
+        state = accelerator.unwrap_model(model).state_dict()
+        outcome.best_state = {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
+def rng_states() -> dict:
+    return {"python": random.getstate(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def save_checkpoint(path: Path, fingerprint: str, accelerator, model, optimizer, scheduler, outcome: Outcome) -> None:
+    """Everything the next epoch depends on, in one file written under a temporary name and renamed: a kill
+    leaves the previous complete checkpoint or this one, never a torn file. One file (not accelerate's
+    save_state folder) so that this holds."""
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save({"fingerprint": fingerprint, "model": accelerator.unwrap_model(model).state_dict(),
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "rng": rng_states(), "outcome": outcome.__dict__}, tmp)
+        os.replace(tmp, path)
+    accelerator.wait_for_everyone()
+
+
+def resume(path: Path, fingerprint: str, accelerator, model, optimizer, scheduler):
+    """The Outcome so far from a checkpoint of the same run (same fingerprint), with model, optimizer, schedule
+    and RNG states restored; None (and a message) for a checkpoint of other params or data."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["fingerprint"] != fingerprint:
+        if accelerator.is_main_process:
+            print(f"train: {path} was written with other params or data; not resuming, training from the start")
+        return None
+    accelerator.unwrap_model(model).load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    random.setstate(state["rng"]["python"])
+    torch.set_rng_state(state["rng"]["torch"])
+    if state["rng"]["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    outcome = Outcome(**state["outcome"])
+    if accelerator.is_main_process:
+        print(f"train: resuming from {path} after epoch {outcome.epoch} (step {outcome.step})")
+    return outcome

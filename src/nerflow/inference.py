@@ -1,4 +1,4 @@
-"""Batched prediction over encoded windows, shared by training (dev F1 per epoch) and evaluation."""
+"""Batched prediction over encoded windows, shared by training (dev F1 per epoch), evaluation and `nerflow predict`."""
 
 import contextlib
 
@@ -6,66 +6,98 @@ import torch
 from tqdm.auto import tqdm
 
 from nerflow.align import IGNORE, words_from_windows
+from nerflow.batching import collate, model_inputs, pack_rows, position_offset, round_up, unpack
+
+PACKED_WIDTH = 512  # packed prediction rows: several windows each, one attention block per window
+
+
+def device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def use_fast_attention_kernels() -> None:
     """Keep PyTorch's attention off its cuDNN kernel, which builds a plan for every new batch shape: on an H100
     a training step at a width not seen before took 251 ms with it and 47 ms with the flash/memory-efficient
-    kernels (BENCHMARKS.md). Batches here vary in width, so most are new shapes."""
+    kernels (BENCHMARKS.md)."""
     if torch.cuda.is_available():
         torch.backends.cuda.enable_cudnn_sdp(False)
 
 
-def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None,
-                    scores: bool = False, loss: bool = False):
-    """Predicted label ids for every position of every window, in input order; with `scores`, (label id, its
-    softmax probability) pairs instead. With `loss`, (predictions, mean cross-entropy over the windows'
-    labelled positions): the windows need their "labels" (-100 where unlabelled), as tokenize writes them.
+def autocast_for(device: torch.device, bf16: bool = None):
+    """bf16 autocast, by default on a CUDA device that has it; fp32 elsewhere (CPU runs stay bit-reproducible)."""
+    if bf16 is None:
+        bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)  # no cache: graph-capture safe
 
-    Windows are batched by length (sorted), so a batch pads only to its own longest window.
+
+def prediction_batches(windows: list, batch_size: int, packed: bool, rows: int) -> list:
+    """Index lists. Padded: windows sorted by length, `batch_size` a batch, so a batch pads to its own longest.
+    Packed: windows longest first, placed first-fit into `rows` rows of PACKED_WIDTH until one does not fit,
+    so every batch has one shape (collate packs them the same way: same order, same rule)."""
+    lengths = [len(w["input_ids"]) for w in windows]
+    if not packed:
+        order = sorted(range(len(windows)), key=lengths.__getitem__)
+        return [order[first:first + batch_size] for first in range(0, len(order), batch_size)]
+    batches, batch, free = [], [], []
+    for i in sorted(range(len(windows)), key=lambda i: -lengths[i]):
+        row = next((r for r, room in enumerate(free) if room >= lengths[i]), None)
+        if row is None and len(free) == rows:
+            batches.append(batch)
+            batch, free = [], []
+        if row is None:
+            row = len(free)
+            free.append(PACKED_WIDTH)
+        free[row] -= lengths[i]
+        batch.append(i)
+    return batches + [batch] if batch else batches
+
+
+def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None,
+                    loss: bool = False, packed: bool = None):
+    """Log-probabilities of every label at every position of every window ([pieces, labels] float tensors on
+    the CPU, in input order). With `loss`, (log-probabilities, mean cross-entropy over the windows' labelled
+    positions): the windows need their "labels" (-100 where unlabelled), as tokenize writes them.
+
+    On CUDA the windows are packed into batches of one fixed shape (`batch_size` / 4 rows of PACKED_WIDTH), so
+    the attention kernels and cuBLAS meet one shape for the whole run; on the CPU each batch of `batch_size`
+    windows of similar length pads to its own longest, which computes the fewest tokens (BENCHMARKS.md).
     """
-    device = next(model.parameters()).device
+    device = device_of(model)
+    packed = device.type == "cuda" if packed is None else packed
     use_fast_attention_kernels()
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if device.type == "cuda" and torch.cuda.is_bf16_supported()
-        else contextlib.nullcontext()
-    )
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
-    predicted = [None] * len(windows)
+    rows = max(1, batch_size // 4)
+    offset = position_offset(model)
+    out = [None] * len(windows)
     was_training = model.training
     model.eval()
-    batches = range(0, len(order), batch_size)
-    loss_sum, labelled = 0.0, 0
+    loss_sum, labelled = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
+    batches = prediction_batches(windows, batch_size, packed, rows)
     # delay: no bar for inputs tagged in under two seconds (a few sentences given to `nerflow predict`).
-    with torch.inference_mode(), autocast:
-        for first in tqdm(batches, desc=progress, disable=progress is None, unit="batch", delay=2):
-            batch = order[first:first + batch_size]
-            width = len(windows[batch[-1]]["input_ids"])
-            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-            labels = torch.full((len(batch), width), IGNORE, dtype=torch.long) if loss else None
-            for row, i in enumerate(batch):
-                ids = windows[i]["input_ids"]
-                input_ids[row, : len(ids)] = torch.tensor(ids)
-                attention_mask[row, : len(ids)] = 1
-                if loss:
-                    labels[row, : len(ids)] = torch.tensor(windows[i]["labels"])
-            logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
-            label_ids = logits.argmax(-1)
+    with torch.inference_mode(), autocast_for(device):
+        for batch_indexes in tqdm(batches, desc=progress, disable=progress is None, unit="batch", delay=2):
+            batch_windows = [windows[i] for i in batch_indexes]
+            if not loss:
+                batch_windows = [{"input_ids": w["input_ids"]} for w in batch_windows]
+            batch = collate(batch_windows, pad_id, packed=packed, width=PACKED_WIDTH if packed else None,
+                            rows=rows if packed else None, position_offset=offset)
+            on_device = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != "placement"}
+            logits = model(**model_inputs(on_device)).logits.float()
             if loss:
-                labels = labels.to(device)
-                loss_sum += torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(),
-                                                              ignore_index=IGNORE, reduction="sum").item()
-                labelled += int((labels != IGNORE).sum())
-            rows = label_ids.tolist()
-            if scores:
-                probabilities = logits.float().softmax(-1).gather(-1, label_ids.unsqueeze(-1)).squeeze(-1)
-                rows = [list(zip(ids, probs)) for ids, probs in zip(rows, probabilities.tolist())]
-            for i, row in zip(batch, rows):
-                predicted[i] = row[: len(windows[i]["input_ids"])]
+                labels = on_device["labels"]
+                loss_sum += torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(),
+                                                              ignore_index=IGNORE, reduction="sum")
+                labelled += (labels != IGNORE).sum()
+            log_probs = logits.log_softmax(-1).cpu()
+            for i, row in zip(batch_indexes, unpack(batch, log_probs, [len(w["input_ids"]) for w in batch_windows])):
+                out[i] = row
     model.train(was_training)
-    return (predicted, loss_sum / max(labelled, 1)) if loss else predicted
+    return (out, loss_sum.item() / max(labelled.item(), 1)) if loss else out
 
 
 def predict_tags(model, windows: list, sentence_lengths: list, id2label: dict, batch_size: int, pad_id: int,
@@ -75,5 +107,5 @@ def predict_tags(model, windows: list, sentence_lengths: list, id2label: dict, b
     per_position = predict_windows(model, windows, batch_size, pad_id, progress, loss=loss)
     per_position, mean_loss = per_position if loss else (per_position, None)
     per_word = words_from_windows(windows, per_position, sentence_lengths)
-    tags = [[id2label[i] for i in sentence] for sentence in per_word]
+    tags = [[id2label[int(p.argmax())] for p in sentence] for sentence in per_word]
     return (tags, mean_loss) if loss else tags

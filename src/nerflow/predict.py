@@ -93,11 +93,11 @@ class Tagger:
         sentences = [[texts[i][start:end] for start, end in spans[i]] for i in to_tag]
         windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap)
         per_position = predict_windows(self.model, windows, self.batch_size, self.tokenizer.pad_token_id,
-                                       "tagging" if progress else None, scores=True)
+                                       "tagging" if progress else None)
         per_word = words_from_windows(windows, per_position, [len(s) for s in sentences])
-        for i, predictions in zip(to_tag, per_word):
-            tagged[i] = [TaggedWord(start, end, self.id2label[label], score)
-                         for (start, end), (label, score) in zip(spans[i], predictions)]
+        for i, log_probs in zip(to_tag, per_word):
+            tagged[i] = [TaggedWord(start, end, self.id2label[int(p.argmax())], float(p.max().exp()))
+                         for (start, end), p in zip(spans[i], log_probs)]
         return tagged
 
     def __call__(self, texts, progress: bool = False) -> list:
