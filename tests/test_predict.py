@@ -16,7 +16,7 @@ import torch
 
 from nerflow import cli
 from nerflow.align import encode
-from nerflow.predict import TaggedWord, Tagger, entities_from_words, load, split_words
+from nerflow.predict import TaggedWord, Tagger, entities_from_words, load, word_spans
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l
@@ -99,13 +99,14 @@ def assert_entities_slice(text: str, entities: list):
         assert 0 < e["score"] <= 1
 
 
-def test_words_are_split_like_conll():
-    text = "Mr. O'Neil's well-known U.S. office\t(3.5%),  Zürich"
-    assert [text[a:b] for a, b in split_words(text)] == [
-        "Mr", ".", "O'Neil's", "well-known", "U.S", ".", "office", "(", "3.5", "%", ")", ",", "Zürich"]
+def test_words_are_split_like_conll_and_sentences_follow_each_other():
+    text = "Mr. O'Neil's well-known U.S. office\t(3.5%),  Zürich. Germany's team won."
+    assert [text[a:b] for a, b in word_spans(text)] == [
+        "Mr.", "O'Neil", "'s", "well-known", "U.S.", "office", "(", "3.5", "%", ")", ",", "Zürich", ".",
+        "Germany", "'s", "team", "won", "."]
     # Combining marks stay in their word: Devanagari vowel signs and virama, NFD accents.
     for text, words in (("हिन्दी भाषा", ["हिन्दी", "भाषा"]), (unicodedata.normalize("NFD", "Café René"), ["Café", "René"])):
-        assert [text[a:b] for a, b in split_words(text)] == [unicodedata.normalize("NFD", w) for w in words]
+        assert [text[a:b] for a, b in word_spans(text)] == [unicodedata.normalize("NFD", w) for w in words]
 
 
 def test_entities_are_grouped_like_seqeval():
@@ -129,6 +130,9 @@ def test_entities_are_grouped_like_seqeval():
     ("Anna  \t and\tJohn   Garcia left  New \t York .", [("PER", "Anna"), ("PER", "John   Garcia"), ("LOC", "New \t York")]),
     ("(Zürich), Geneva; London!", [("LOC", "Zürich"), ("LOC", "Geneva"), ("LOC", "London")]),
     ("  Anna", [("PER", "Anna")]),
+    # Possessives are words of their own, as in CoNLL-2003: the entity ends before "'s".
+    ("Berlin's Anna joined John Garcia in London. Anna's cars left.",
+     [("LOC", "Berlin"), ("PER", "Anna"), ("PER", "John Garcia"), ("LOC", "London"), ("PER", "Anna")]),
     ("a cars commission.", []),
 ])
 def test_entity_offsets_slice_the_input_text(tagger, text, expected):
@@ -142,6 +146,20 @@ def test_empty_texts_have_no_entities(tagger):
     assert tagger(["", " \t ", "Anna", "\n"]) == [[], [], [{"label": "PER", "start": 0, "end": 4, "text": "Anna",
                                                             "score": tagger("Anna")[0]["score"]}], []]
     assert tagger([]) == []
+
+
+def test_loading_leaves_transformers_progress_bars_as_they_were(ner_model_dir):
+    from transformers.utils import logging
+
+    assert logging.is_progress_bar_enabled()
+    load(ner_model_dir, device="cpu")
+    assert logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        load(ner_model_dir, device="cpu")
+        assert not logging.is_progress_bar_enabled()
+    finally:
+        logging.enable_progress_bar()
 
 
 def test_tagger_switches_dropout_off(tagger):
@@ -166,7 +184,7 @@ def test_long_text_is_windowed_and_every_word_tagged_once(ner_model_dir, tmp_pat
     assert (tagger.max_length, tagger.window_overlap) == (16, 4)
     sentence = "Angela Merkel and Anna left Zürich for New York. "
     text = "Geneva: " + sentence * 25
-    spans = split_words(text)
+    spans = word_spans(text)
     assert len(encode(tagger.tokenizer, [[text[a:b] for a, b in spans]], 16, 4)) > 25
     [words] = tagger.tag_words([text])
     assert [(w.start, w.end) for w in words] == spans  # one prediction per word, in order
@@ -203,6 +221,7 @@ def output_records(stdout) -> list:
 def test_console_script_tags_text_arguments(ner_model_dir):
     result = run_script(["predict", str(ner_model_dir), "Anna left Berlin.", "John  Garcia"], script="nerflow")
     assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""  # no "Loading weights" bar from transformers, no tagging bar for two short texts
     records = output_records(result.stdout)
     assert [r["text"] for r in records] == ["Anna left Berlin.", "John  Garcia"]
     assert [found(r["entities"]) for r in records] == [[("PER", "Anna"), ("LOC", "Berlin")], [("PER", "John  Garcia")]]

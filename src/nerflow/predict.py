@@ -5,11 +5,10 @@
     # [[{"label": "PER", "start": 0, "end": 13, "text": "Angela Merkel", "score": 0.98},
     #   {"label": "LOC", "start": 22, "end": 27, "text": "Paris", "score": 0.97}]]
 
-Words: the model was trained on CoNLL tokens, so text is split the same way by WORD_PATTERN,
-`\\w+(?:[-'.]\\w+)*|[^\\w\\s]` (the `regex` module's \\w): runs of letters with their combining marks,
-digits and underscores, which single hyphens, apostrophes or periods may join ("well-known", "O'Neil",
-"3.5", "U.S"), and every other non-space character on its own ("(", ",", "$", the final ".").
-Whitespace only separates words; entity offsets never depend on it.
+Words: the model was trained on CoNLL tokens, so text is split the same way, by nerflow.text (the Penn
+Treebank conventions that CoNLL-2003 follows: "Germany's" is "Germany" "'s", "U.S." and "well-known" stay
+whole, punctuation stands apart). A text's sentences are tagged as one word sequence. Whitespace only
+separates words; entity offsets never depend on it.
 
 Tags: long texts are cut into overlapping windows as in training (nerflow.align; `max_length` and
 `window_overlap` from MODEL_DIR/nerflow.json, else 128 and 32), every word is predicted exactly once at its
@@ -22,20 +21,20 @@ softmax probability of the word's predicted tag.
 """
 
 import argparse
+import contextlib
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import regex
 import torch
 from transformers import AutoModelForTokenClassification
+from transformers.utils import logging as transformers_logging
 
 from nerflow.align import encode, load_tokenizer, words_from_windows
 from nerflow.inference import predict_windows
+from nerflow.text import split_sentences
 
-# The `regex` module, not `re`: its \w takes combining marks (Devanagari vowel signs, NFD accents) into the word.
-WORD_PATTERN = regex.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
 DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32}
 
@@ -48,9 +47,9 @@ class TaggedWord:
     score: float  # probability of `tag`
 
 
-def split_words(text: str) -> list:
-    """(start, end) character offsets of the words of `text` (see WORD_PATTERN)."""
-    return [match.span() for match in WORD_PATTERN.finditer(text)]
+def word_spans(text: str) -> list:
+    """(start, end) character offsets of the words of `text`, its sentences one after the other (nerflow.text)."""
+    return [word for sentence in split_sentences(text) for word in sentence]
 
 
 def entities_from_words(text: str, words: list) -> list:
@@ -84,8 +83,8 @@ class Tagger:
         self.id2label = {int(i): label for i, label in model.config.id2label.items()}
 
     def tag_words(self, texts: list, progress: bool = False) -> list:
-        """For each text, its words (see WORD_PATTERN) as TaggedWords, each predicted exactly once."""
-        spans = [split_words(text) for text in texts]
+        """For each text, its words (see word_spans) as TaggedWords, each predicted exactly once."""
+        spans = [word_spans(text) for text in texts]
         to_tag = [i for i, s in enumerate(spans) if s]  # texts with no word have nothing to predict
         tagged = [[] for _ in texts]
         if not to_tag:
@@ -107,11 +106,25 @@ class Tagger:
         return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
 
 
+@contextlib.contextmanager
+def no_progress_bars():
+    """transformers' own bars off for the block: from_pretrained draws a "Loading weights" bar on stderr, even
+    for a one-line `nerflow predict`. Off through transformers' switch and back on only if it was on."""
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()
+
+
 def load(path, device=None, batch_size: int = 32) -> Tagger:
     """The Tagger of a saved model folder (as the train stage writes models/ner); CUDA if available."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = load_tokenizer(path)
-    model = AutoModelForTokenClassification.from_pretrained(path).to(device)
+    with no_progress_bars():
+        model = AutoModelForTokenClassification.from_pretrained(path).to(device)
     settings_file = Path(path) / SETTINGS_FILE
     settings = {**DEFAULT_SETTINGS, **(json.loads(settings_file.read_text()) if settings_file.exists() else {})}
     max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
@@ -215,9 +228,9 @@ lines, one per document:
 start/end are character offsets into text (end exclusive); score is the mean
 over the entity's words of the probability of the predicted tag.
 
-Words are split by the regex  \\w+(?:[-'.]\\w+)*|[^\\w\\s]  : runs of letters
-and digits, joined by single - ' or . ("well-known", "3.5"), and every other
-non-space character on its own, close to CoNLL tokenization. Texts longer than
+Words are split as in CoNLL-2003 (Penn Treebank conventions, nltk's
+tokenizer): "Germany's" is two words, "Germany" and "'s"; "U.S." and
+"well-known" are one; punctuation stands apart. Texts longer than
 max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length and
 window_overlap; else 128 and 32).
 """
