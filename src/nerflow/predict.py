@@ -11,10 +11,11 @@ digits and underscores, which single hyphens, apostrophes or periods may join ("
 "3.5", "U.S"), and every other non-space character on its own ("(", ",", "$", the final ".").
 Whitespace only separates words; entity offsets never depend on it.
 
-Tags: long texts are cut into overlapping windows as in training (nerflow.align; `max_length` and
-`window_overlap` from MODEL_DIR/nerflow.json, else 128 and 32), every word is predicted exactly once at its
-first piece, and the IOB2 word tags become entities the conlleval/seqeval way (an I-X after O or after
-another type starts a new entity).
+Tags: texts are windowed as in training (nerflow.align; `max_length`, `window_overlap` and `context` from
+MODEL_DIR/nerflow.json, else 128, 32 and sentence): long sentences are cut into overlapping windows and, with
+`context: document`, the sentences of one text share windows as those of one document did in training. Every
+word is predicted exactly once at its first piece, and the IOB2 word tags become entities the conlleval/seqeval
+way (an I-X after O or after another type starts a new entity).
 
 Entities: {"label", "start", "end", "text", "score"}, where start/end are character offsets into the input
 text (end exclusive: text[start:end] == entity text) and score is the mean over the entity's words of the
@@ -31,13 +32,13 @@ import regex
 import torch
 from transformers import AutoModelForTokenClassification
 
-from nerflow.align import encode, load_tokenizer, words_from_windows
+from nerflow.align import CONTEXTS, encode, load_tokenizer, words_from_windows
 from nerflow.inference import predict_windows
 
 # The `regex` module, not `re`: its \w takes combining marks (Devanagari vowel signs, NFD accents) into the word.
 WORD_PATTERN = regex.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
-DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32}
+DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence"}  # models from before context
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ class TaggedWord:
 def split_words(text: str) -> list:
     """(start, end) character offsets of the words of `text` (see WORD_PATTERN)."""
     return [match.span() for match in WORD_PATTERN.finditer(text)]
+
+
+def split_sentences(text: str) -> list:
+    """The sentences of `text`, each a list of (start, end) word offsets. Here the whole text is one sentence; a
+    sentence splitter with this signature (nerflow.text.split_sentences) replaces this function by an import."""
+    words = split_words(text)
+    return [words] if words else []
 
 
 def entities_from_words(text: str, words: list) -> list:
@@ -76,29 +84,34 @@ def entities_from_words(text: str, words: list) -> list:
 class Tagger:
     """A token-classification model and its (fast) tokenizer, tagging raw texts."""
 
-    def __init__(self, model, tokenizer, max_length: int = 128, window_overlap: int = 32, batch_size: int = 32):
+    def __init__(self, model, tokenizer, max_length: int = 128, window_overlap: int = 32, batch_size: int = 32,
+                 context: str = "sentence"):
         if not tokenizer.is_fast:
             raise ValueError("nerflow needs a fast tokenizer (it maps pieces back to words)")
+        if context not in CONTEXTS:
+            raise ValueError(f"context is {context!r}; expected document or sentence")
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.window_overlap, self.batch_size = max_length, window_overlap, batch_size
+        self.context = context
         self.id2label = {int(i): label for i, label in model.config.id2label.items()}
 
     def tag_words(self, texts: list, progress: bool = False) -> list:
-        """For each text, its words (see WORD_PATTERN) as TaggedWords, each predicted exactly once."""
-        spans = [split_words(text) for text in texts]
-        to_tag = [i for i, s in enumerate(spans) if s]  # texts with no word have nothing to predict
-        tagged = [[] for _ in texts]
-        if not to_tag:
-            return tagged
-        sentences = [[texts[i][start:end] for start, end in spans[i]] for i in to_tag]
-        windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap)
+        """For each text, its words (see WORD_PATTERN) as TaggedWords, each predicted exactly once. With document
+        context, each text is one document: its sentences share windows."""
+        spans = [split_sentences(text) for text in texts]  # per text, per sentence, (start, end) of each word
+        sentences = [[text[start:end] for start, end in sentence] for text, text_spans in zip(texts, spans)
+                     for sentence in text_spans]
+        if not sentences:  # texts with no word have nothing to predict
+            return [[] for _ in texts]
+        documents = [i for i, text_spans in enumerate(spans) for _ in text_spans]
+        windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap,
+                         documents=documents if self.context == "document" else None)
         per_position = predict_windows(self.model, windows, self.batch_size, self.tokenizer.pad_token_id,
                                        "tagging" if progress else None, scores=True)
-        per_word = words_from_windows(windows, per_position, [len(s) for s in sentences])
-        for i, predictions in zip(to_tag, per_word):
-            tagged[i] = [TaggedWord(start, end, self.id2label[label], score)
-                         for (start, end), (label, score) in zip(spans[i], predictions)]
-        return tagged
+        per_word = iter(words_from_windows(windows, per_position, [len(s) for s in sentences]))
+        return [[TaggedWord(start, end, self.id2label[label], score)
+                 for sentence in text_spans for (start, end), (label, score) in zip(sentence, next(per_word))]
+                for text_spans in spans]
 
     def __call__(self, texts, progress: bool = False) -> list:
         """Entity dicts for each text; a single str gives a single list."""
@@ -115,7 +128,7 @@ def load(path, device=None, batch_size: int = 32) -> Tagger:
     settings_file = Path(path) / SETTINGS_FILE
     settings = {**DEFAULT_SETTINGS, **(json.loads(settings_file.read_text()) if settings_file.exists() else {})}
     max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
-    return Tagger(model, tokenizer, max_length, settings["window_overlap"], batch_size)
+    return Tagger(model, tokenizer, max_length, settings["window_overlap"], batch_size, settings["context"])
 
 
 # --- command line -------------------------------------------------------------------------------------------
@@ -218,6 +231,6 @@ over the entity's words of the probability of the predicted tag.
 Words are split by the regex  \\w+(?:[-'.]\\w+)*|[^\\w\\s]  : runs of letters
 and digits, joined by single - ' or . ("well-known", "3.5"), and every other
 non-space character on its own, close to CoNLL tokenization. Texts longer than
-max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length and
-window_overlap; else 128 and 32).
+max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length,
+window_overlap and context; else 128, 32 and sentence).
 """
