@@ -53,7 +53,7 @@ def test_700_word_sentence_through_a_model(tiny_model_dir, tiny_tokenizer):
     model = AutoModelForTokenClassification.from_pretrained(tiny_model_dir, num_labels=len(LABELS))
     sentences = [["paris"] * 700, ["a", "b"], ["xyz"] * 40]
     windows = encode(tiny_tokenizer, sentences, 32, 8)
-    predicted = predict_tags(model, windows, [700, 2, 40], dict(enumerate(LABELS)), batch_size=4,
+    predicted = predict_tags(model, windows, [700, 2, 40], LABELS, batch_size=4,
                              pad_id=tiny_tokenizer.pad_token_id)
     assert [len(p) for p in predicted] == [700, 2, 40]
     assert all(tag in LABELS for sentence in predicted for tag in sentence)

@@ -274,6 +274,29 @@ def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
         assert {v["rev"] for v in values} == set(names), (title, values[:3])
 
 
+def test_sentence_context_reads_each_sentence_alone(reproduced, tmp_path, tiny_model_dir):
+    """The default, context: document, reads each fixture document's sentences in shared windows; with
+    context: sentence, every sentence has its own windows as before. Both score every word once."""
+    repo, _ = reproduced
+    env = make_project(tmp_path, FIXTURES / "tiny", tiny_model_dir,
+                       files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
+    params = load_params(tmp_path / "params.yaml")
+    params["context"] = "sentence"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc("repro", cwd=tmp_path, env=env)
+    by_document, by_sentence = (json.loads((folder / "metrics/tokenize.json").read_text()) for folder in (repo, tmp_path))
+    for split in ("train", "dev", "test"):  # a window per sentence, and more for each windowed one
+        assert by_sentence[split]["windows"] >= by_sentence[split]["sentences"] + by_sentence[split]["windowed_sentences"]
+    # At max_length 16 most fixture sentences are windowed alone; the others' windows fill up with their neighbours.
+    assert by_document["train"]["windows"] <= by_sentence["train"]["windows"]
+    assert by_document["train"]["pieces"] > by_sentence["train"]["pieces"]
+    assert [json.loads((folder / "data/tokenized/settings.json").read_text())["context"]
+            for folder in (repo, tmp_path)] == ["document", "sentence"]
+    for split in ("dev", "test"):
+        scored = [json.loads((folder / "metrics/eval.json").read_text())[split]["words"] for folder in (repo, tmp_path)]
+        assert scored == [words_in(FIXTURES / "tiny" / f"{split}.txt")] * 2
+
+
 def test_own_data_disease_notes_iob1_tab_separated(tmp_path, tiny_model_dir):
     """The README's own-data example: hand-written clinical sentences, IOB1 tags, a tab-separated file."""
     fixture = FIXTURES / "disease_notes"

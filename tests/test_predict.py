@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from nerflow import cli
+from nerflow import cli, predict
 from nerflow.align import encode
-from nerflow.predict import TaggedWord, Tagger, entities_from_words, load, word_spans
+from nerflow.predict import TaggedWord, Tagger, entities_from_words, load
+from nerflow.text import split_sentences
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l
@@ -192,6 +193,36 @@ def test_long_text_is_windowed_and_every_word_tagged_once(ner_model_dir, tmp_pat
     assert found(entities) == [("LOC", "Geneva")] + [
         ("PER", "Angela Merkel"), ("PER", "Anna"), ("LOC", "Zürich"), ("LOC", "New York")] * 25
     assert_entities_slice(text, entities)
+
+
+def word_spans(text: str) -> list:
+    """The words of `text` as predict reads them: its sentences' words one after the other."""
+    return [word for sentence in split_sentences(text) for word in sentence]
+
+
+def test_document_context_reads_the_sentences_of_a_text_together(ner_model_dir, tmp_path, monkeypatch):
+    folder = tmp_path / "model"
+    shutil.copytree(ner_model_dir, folder)
+    (folder / "nerflow.json").write_text(json.dumps({"max_length": 32, "window_overlap": 8, "context": "document"}))
+    in_documents, alone = load(folder, device="cpu"), load(ner_model_dir, device="cpu")
+    assert (in_documents.context, alone.context) == ("document", "sentence")  # a folder without the key: sentence
+    encoded = []
+
+    def recording_encode(*args, **kwargs):
+        encoded.append(encode(*args, **kwargs))
+        return encoded[-1]
+
+    monkeypatch.setattr(predict, "encode", recording_encode)
+    texts = ["Anna left Berlin. John Garcia joined London. Geneva", "", "Angela Merkel. Zürich !"]
+    expected = [[("PER", "Anna"), ("LOC", "Berlin"), ("PER", "John Garcia"), ("LOC", "London"), ("LOC", "Geneva")],
+                [], [("PER", "Angela Merkel"), ("LOC", "Zürich")]]
+    for tagger, windows in ((in_documents, 2), (alone, 5)):  # a window per text, or per sentence
+        tagged = tagger.tag_words(texts)
+        assert [[(w.start, w.end) for w in words] for words in tagged] == [word_spans(text) for text in texts]
+        assert len(encoded[-1]) == windows
+        assert [found(entities) for entities in tagger(texts)] == expected
+    with pytest.raises(ValueError, match="context is 'paragraph'"):
+        Tagger(alone.model, alone.tokenizer, context="paragraph")
 
 
 def test_transformers_pipeline_reads_the_folder_and_agrees(ner_model_dir, tagger):

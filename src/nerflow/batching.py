@@ -28,9 +28,11 @@ from torch.utils.data import Sampler
 IGNORE = -100  # labels the loss skips (as in nerflow.align)
 
 
-def token_budget_batches(lengths: list, batch_size: int, seed: int) -> list:
-    """Lists of indices; each batch's longest window x its size stays within the token budget."""
-    budget = batch_size * sum(lengths) / len(lengths)
+def token_budget_batches(lengths: list, batch_size: int, seed: int, tokens_per_example: float = None) -> list:
+    """Lists of indices; each batch's longest window x its size stays within the token budget, batch_size x
+    tokens_per_example (default: the mean window length; the train stage gives the mean tokens per sentence, so
+    that windows holding several sentences of a document make batches of about the same tokens)."""
+    budget = batch_size * (tokens_per_example or sum(lengths) / len(lengths))
     order = list(range(len(lengths)))
     random.Random(seed).shuffle(order)
     order.sort(key=lengths.__getitem__)  # stable: windows of one length stay in random order
@@ -49,8 +51,8 @@ class TokenBudgetBatchSampler(Sampler):
     """Yields the fixed token-budget batches in a new random order each epoch (seeded: reproducible, and the
     same on every process of a data-parallel run, which then deals the batches out)."""
 
-    def __init__(self, lengths: list, batch_size: int, seed: int):
-        self.batches = token_budget_batches(lengths, batch_size, seed)
+    def __init__(self, lengths: list, batch_size: int, seed: int, tokens_per_example: float = None):
+        self.batches = token_budget_batches(lengths, batch_size, seed, tokens_per_example)
         self.seed, self.epoch = seed, 0
 
     def set_epoch(self, epoch: int):

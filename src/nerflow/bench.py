@@ -349,7 +349,7 @@ def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
     seconds = time.perf_counter() - start
     dev = read_jsonl(PROCESSED_DIR / "dev.jsonl")
     predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / "dev.jsonl"), [len(s["tokens"]) for s in dev],
-                             dict(enumerate(labels)), params["eval_batch_size"], pad_id=0)
+                             labels, params["eval_batch_size"], pad_id=0, constrained=params["constrained_decoding"])
     return {"dev_f1": entity_f1([s["tags"] for s in dev], predicted), "train_seconds": seconds}
 
 

@@ -9,14 +9,14 @@ are chosen on; the report covers dev and test.
 
 from pathlib import Path
 
-import torch
 from transformers import AutoModelForTokenClassification
 
 from nerflow.align import load_tokenizer
 from nerflow.conll import Sentence, write_conll
 from nerflow.errors import classify_errors, confusion_records, error_report_markdown, error_summary, per_type_f1_records
 from nerflow.files import atomic_dir, read_jsonl, write_csv_atomic, write_json_atomic, write_text_atomic
-from nerflow.inference import predict_tags
+from nerflow.decoding import count_stray_inside, decode
+from nerflow.inference import default_device, predict_word_scores
 from nerflow.metrics import entity_scores
 from nerflow.params import load_params
 from nerflow.tags import from_iob2
@@ -40,19 +40,24 @@ def in_input_scheme(tags: list, scheme: str) -> list:
 def main():
     params = load_params()
     scheme = params["dataset"].get("scheme", "iob2")
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForTokenClassification.from_pretrained(MODEL_DIR).to(device)
+    model = AutoModelForTokenClassification.from_pretrained(MODEL_DIR).to(default_device())
+    labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
     pad_id = load_tokenizer(MODEL_DIR).pad_token_id
     scores, errors, report, predictions = {}, {}, [], {}
     for split in SPLITS:
         sentences = [Sentence(**s) for s in read_jsonl(PROCESSED_DIR / f"{split}.jsonl")]
-        predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / f"{split}.jsonl"), [len(s.tokens) for s in sentences],
-                                 model.config.id2label, params["eval_batch_size"], pad_id, progress=f"predict {split}")
+        word_scores = predict_word_scores(model, read_jsonl(TOKENIZED_DIR / f"{split}.jsonl"),
+                                          [len(s.tokens) for s in sentences], params["eval_batch_size"], pad_id,
+                                          progress=f"predict {split}")
+        predicted = decode(word_scores, labels, params["constrained_decoding"])
         gold = [s.tags for s in sentences]
         words_in, words_scored = sum(map(len, gold)), sum(map(len, predicted))
         if words_in != words_scored:
             raise SystemExit(f"evaluate: {split} has {words_in} words but {words_scored} were predicted")
         scores[split] = entity_scores(gold, predicted)
+        # What the argmax alone would emit that continues no entity (0 under constrained decoding's tags).
+        scores[split]["stray_inside_argmax"] = count_stray_inside(decode(word_scores, labels, constrained=False))
+        scores[split]["constrained_decoding"] = params["constrained_decoding"]
         analysis = classify_errors(gold, predicted)
         errors[split] = error_summary(analysis)
         report.append(error_report_markdown([s.tokens for s in sentences], gold, predicted, analysis, split))

@@ -165,9 +165,10 @@ def engine_for(device: torch.device, processes: int) -> Engine:
 
 
 def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: Path = None, fingerprint: str = "",
-        engine: Engine = None, progress: bool = True) -> Outcome:
+        engine: Engine = None, progress: bool = True, tokens_per_example: float = None) -> Outcome:
     """Train `model` on `windows` ({"input_ids", "labels"}) for params["epochs"]; `evaluate(model)`, if given,
-    returns (dev F1, dev loss) at each epoch's end. Returns the Outcome (on every process; only the main one's counts)."""
+    returns (dev F1, dev loss) at each epoch's end. A batch holds about params["batch_size"] x
+    `tokens_per_example` tokens (default: the mean window length). Returns the Outcome (on every process; only the main one's counts)."""
     cuda = torch.cuda.is_available()
     # non_blocking: batches are copied to the GPU while it runs the previous step (pinned memory).
     accelerator = Accelerator(cpu=not cuda, dataloader_config=DataLoaderConfiguration(even_batches=False, non_blocking=cuda))
@@ -180,7 +181,7 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
     set_seed(params["seed"])
 
     lengths = [len(w["input_ids"]) for w in windows]
-    sampler = TokenBudgetBatchSampler(lengths, params["batch_size"], params["seed"])
+    sampler = TokenBudgetBatchSampler(lengths, params["batch_size"], params["seed"], tokens_per_example)
     layout = dict(packed=True, **packed_shape(windows, sampler.batches, engine.row_width),
                   position_offset=position_offset(model)) if engine.packed else {}
     loader = DataLoader(windows, batch_sampler=sampler, collate_fn=partial(collate, pad_id=pad_id, **layout),

@@ -6,6 +6,7 @@ import torch
 from tqdm.auto import tqdm
 
 from nerflow.align import IGNORE, words_from_windows
+from nerflow.decoding import decode
 from nerflow.batching import collate, model_inputs, pack_rows, position_offset, round_up, unpack
 
 PACKED_WIDTH = 512  # packed prediction rows: several windows each, one attention block per window
@@ -100,12 +101,26 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
     return (out, loss_sum.item() / max(labelled.item(), 1)) if loss else out
 
 
-def predict_tags(model, windows: list, sentence_lengths: list, id2label: dict, batch_size: int, pad_id: int,
-                 progress: str = None, loss: bool = False):
-    """One predicted tag per word of every sentence (checked: no word missed or predicted twice); with `loss`,
-    (tags, mean cross-entropy) as in predict_windows."""
+def stack_words(per_word: list) -> list:
+    """One [words, labels] tensor per sentence from words_from_windows' per-word rows."""
+    return [torch.stack(sentence) for sentence in per_word]
+
+
+def predict_word_scores(model, windows: list, sentence_lengths: list, batch_size: int, pad_id: int,
+                        progress: str = None, loss: bool = False):
+    """Per sentence, the [words, labels] log-probabilities read at each word's first piece (checked: no word
+    missed or predicted twice); with `loss`, (scores, mean cross-entropy) as in predict_windows."""
     per_position = predict_windows(model, windows, batch_size, pad_id, progress, loss=loss)
     per_position, mean_loss = per_position if loss else (per_position, None)
-    per_word = words_from_windows(windows, per_position, sentence_lengths)
-    tags = [[id2label[int(p.argmax())] for p in sentence] for sentence in per_word]
+    scores = stack_words(words_from_windows(windows, per_position, sentence_lengths))
+    return (scores, mean_loss) if loss else scores
+
+
+def predict_tags(model, windows: list, sentence_lengths: list, labels: list, batch_size: int, pad_id: int,
+                 constrained: bool = True, progress: str = None, loss: bool = False):
+    """One predicted tag per word of every sentence: the best valid IOB2 sequence (constrained) or each word's
+    most probable label; with `loss`, (tags, mean cross-entropy) as in predict_windows."""
+    scores = predict_word_scores(model, windows, sentence_lengths, batch_size, pad_id, progress, loss)
+    scores, mean_loss = scores if loss else (scores, None)
+    tags = decode(scores, labels, constrained)
     return (tags, mean_loss) if loss else tags

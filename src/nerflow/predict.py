@@ -10,10 +10,11 @@ Treebank conventions that CoNLL-2003 follows: "Germany's" is "Germany" "'s", "U.
 whole, punctuation stands apart). A text's sentences are tagged as one word sequence. Whitespace only
 separates words; entity offsets never depend on it.
 
-Tags: long texts are cut into overlapping windows as in training (nerflow.align; `max_length` and
-`window_overlap` from MODEL_DIR/nerflow.json, else 128 and 32), every word is predicted exactly once at its
-first piece, and the IOB2 word tags become entities the conlleval/seqeval way (an I-X after O or after
-another type starts a new entity).
+Tags: texts are windowed as in training (nerflow.align; `max_length`, `window_overlap` and `context` from
+MODEL_DIR/nerflow.json, else 128, 32 and sentence): long sentences are cut into overlapping windows and, with
+`context: document`, the sentences of one text share windows as those of one document did in training. Every
+word is predicted exactly once at its first piece, and the IOB2 word tags become entities the conlleval/seqeval
+way (an I-X after O or after another type starts a new entity).
 
 Entities: {"label", "start", "end", "text", "score"}, where start/end are character offsets into the input
 text (end exclusive: text[start:end] == entity text) and score is the mean over the entity's words of the
@@ -31,12 +32,14 @@ import torch
 from transformers import AutoModelForTokenClassification
 from transformers.utils import logging as transformers_logging
 
-from nerflow.align import encode, load_tokenizer, words_from_windows
-from nerflow.inference import predict_windows
+from nerflow.align import CONTEXTS, encode, load_tokenizer, words_from_windows
+from nerflow.decoding import decode
+from nerflow.inference import predict_windows, stack_words
 from nerflow.text import split_sentences
 
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
-DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32}
+# For model folders from before these settings: as they were trained and decoded then.
+DEFAULT_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence", "constrained_decoding": False}
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,6 @@ class TaggedWord:
     end: int
     tag: str  # IOB2: O, B-X or I-X
     score: float  # probability of `tag`
-
-
-def word_spans(text: str) -> list:
-    """(start, end) character offsets of the words of `text`, its sentences one after the other (nerflow.text)."""
-    return [word for sentence in split_sentences(text) for word in sentence]
 
 
 def entities_from_words(text: str, words: list) -> list:
@@ -75,28 +73,41 @@ def entities_from_words(text: str, words: list) -> list:
 class Tagger:
     """A token-classification model and its (fast) tokenizer, tagging raw texts."""
 
-    def __init__(self, model, tokenizer, max_length: int = 128, window_overlap: int = 32, batch_size: int = 32):
+    def __init__(self, model, tokenizer, max_length: int = 128, window_overlap: int = 32, batch_size: int = 32,
+                 context: str = "sentence", constrained: bool = True):
         if not tokenizer.is_fast:
             raise ValueError("nerflow needs a fast tokenizer (it maps pieces back to words)")
+        if context not in CONTEXTS:
+            raise ValueError(f"context is {context!r}; expected document or sentence")
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.window_overlap, self.batch_size = max_length, window_overlap, batch_size
-        self.id2label = {int(i): label for i, label in model.config.id2label.items()}
+        self.context, self.constrained = context, constrained
+        self.labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
 
     def tag_words(self, texts: list, progress: bool = False) -> list:
-        """For each text, its words (see word_spans) as TaggedWords, each predicted exactly once."""
-        spans = [word_spans(text) for text in texts]
-        to_tag = [i for i, s in enumerate(spans) if s]  # texts with no word have nothing to predict
-        tagged = [[] for _ in texts]
-        if not to_tag:
-            return tagged
-        sentences = [[texts[i][start:end] for start, end in spans[i]] for i in to_tag]
-        windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap)
+        """For each text, its words (nerflow.text) as TaggedWords, each predicted exactly once. With document
+        context, each text is one document: its sentences share windows."""
+        spans = [split_sentences(text) for text in texts]  # per text, per sentence, (start, end) of each word
+        sentences = [[text[start:end] for start, end in sentence] for text, text_spans in zip(texts, spans)
+                     for sentence in text_spans]
+        if not sentences:  # texts with no word have nothing to predict
+            return [[] for _ in texts]
+        documents = [i for i, text_spans in enumerate(spans) for _ in text_spans]
+        windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap,
+                         documents=documents if self.context == "document" else None)
         per_position = predict_windows(self.model, windows, self.batch_size, self.tokenizer.pad_token_id,
                                        "tagging" if progress else None)
-        per_word = words_from_windows(windows, per_position, [len(s) for s in sentences])
-        for i, log_probs in zip(to_tag, per_word):
-            tagged[i] = [TaggedWord(start, end, self.id2label[int(p.argmax())], float(p.max().exp()))
-                         for (start, end), p in zip(spans[i], log_probs)]
+        word_scores = stack_words(words_from_windows(windows, per_position, [len(s) for s in sentences]))
+        tags = iter(decode(word_scores, self.labels, self.constrained))
+        scores = iter(word_scores)
+        tagged = []
+        for text_spans in spans:
+            words = []
+            for sentence in text_spans:
+                sentence_tags, log_probs = next(tags), next(scores)
+                words += [TaggedWord(start, end, tag, float(log_probs[j, self.labels.index(tag)].exp()))
+                          for j, ((start, end), tag) in enumerate(zip(sentence, sentence_tags))]
+            tagged.append(words)
         return tagged
 
     def __call__(self, texts, progress: bool = False) -> list:
@@ -128,7 +139,8 @@ def load(path, device=None, batch_size: int = 32) -> Tagger:
     settings_file = Path(path) / SETTINGS_FILE
     settings = {**DEFAULT_SETTINGS, **(json.loads(settings_file.read_text()) if settings_file.exists() else {})}
     max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
-    return Tagger(model, tokenizer, max_length, settings["window_overlap"], batch_size)
+    return Tagger(model, tokenizer, max_length, settings["window_overlap"], batch_size, settings["context"],
+                  settings["constrained_decoding"])
 
 
 # --- command line -------------------------------------------------------------------------------------------
@@ -231,6 +243,8 @@ over the entity's words of the probability of the predicted tag.
 Words are split as in CoNLL-2003 (Penn Treebank conventions, nltk's
 tokenizer): "Germany's" is two words, "Germany" and "'s"; "U.S." and
 "well-known" are one; punctuation stands apart. Texts longer than
-max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length and
-window_overlap; else 128 and 32).
+max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length,
+window_overlap and context; else 128, 32 and sentence). Tags are decoded as
+in evaluation (constrained_decoding in nerflow.json; else the best valid
+IOB2 sequence).
 """

@@ -26,17 +26,18 @@ RAW_DIR = Path("data/raw")
 BASE_MODEL_DIR = "data/base_model"
 MODEL_DIR = "models/ner"
 CURVES_DIR = "metrics/train"
+TOKENIZE_METRICS = "metrics/tokenize.json"
 CHECKPOINT = Path("checkpoints/train/last.pt")
 
 
-def dev_scorer(params: dict, id2label: dict, pad_id: int):
+def dev_scorer(params: dict, labels: list, pad_id: int):
     """evaluate(model) -> (dev entity F1, dev loss), as the evaluate stage scores it."""
     windows, sentences = read_jsonl(TOKENIZED_DIR / "dev.jsonl"), read_jsonl(PROCESSED_DIR / "dev.jsonl")
     gold, lengths = [s["tags"] for s in sentences], [len(s["tokens"]) for s in sentences]
 
     def evaluate(model):
-        predicted, dev_loss = predict_tags(model, windows, lengths, id2label, params["eval_batch_size"], pad_id,
-                                           progress="dev F1", loss=True)
+        predicted, dev_loss = predict_tags(model, windows, lengths, labels, params["eval_batch_size"], pad_id,
+                                           params["constrained_decoding"], progress="dev F1", loss=True)
         return entity_f1(gold, predicted), dev_loss
 
     return evaluate
@@ -53,12 +54,14 @@ def fingerprint(params: dict) -> str:
 def main():
     params = load_params()
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
-    id2label = dict(enumerate(labels))
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
     model = load_base_model(params, labels, BASE_MODEL_DIR)
     windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
-    outcome = fit(model, windows, params, tokenizer.pad_token_id, dev_scorer(params, id2label, tokenizer.pad_token_id),
-                  checkpoint=CHECKPOINT, fingerprint=fingerprint(params))
+    # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
+    sentences = json.loads(Path(TOKENIZE_METRICS).read_text())["train"]["sentences"]
+    outcome = fit(model, windows, params, tokenizer.pad_token_id, dev_scorer(params, labels, tokenizer.pad_token_id),
+                  checkpoint=CHECKPOINT, fingerprint=fingerprint(params),
+                  tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences)
     if outcome.best_state is None:  # not the main process of a multi-process run: it writes nothing
         return
     model.load_state_dict(outcome.best_state)
@@ -73,8 +76,9 @@ def main():
         live.end()
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
-        # How the tokenize stage windowed the training data; `nerflow predict` windows new text the same way.
-        write_json_atomic(out / "nerflow.json", {"max_length": params["max_length"], "window_overlap": params["window_overlap"]})
+        # How the tokenize stage windowed the training data and how tags are decoded: `nerflow predict` does the same.
+        settings = json.loads((TOKENIZED_DIR / "settings.json").read_text())
+        write_json_atomic(out / "nerflow.json", {**settings, "constrained_decoding": params["constrained_decoding"]})
         write_text_atomic(out / "README.md", render_model_card(
             params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
             {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.f1_by_epoch, outcome.best_epoch))
