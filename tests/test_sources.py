@@ -394,3 +394,37 @@ def test_hf_source_writes_mapped_splits_as_jsonl(tmp_path, monkeypatch):
     other = tmp_path / "again"
     fails({"source": "hf", "hf": {**spec, "splits": {"train": "training"}}}, other, ValueError,
           "dataset.hf.splits.train: 'conll2003' .* has no split 'training'; it has train, validation, test")
+
+
+# --- hub models at a pinned revision -----------------------------------------------------------------
+
+class FakeHub:
+    """Stands in for AutoTokenizer/AutoModel.from_pretrained (no internet here): records the calls, and what it
+    "loads" writes a config.json like a saved model would."""
+
+    def __init__(self):
+        self.calls = []
+
+    def from_pretrained(self, name, **kwargs):
+        self.calls.append((name, kwargs))
+        return self
+
+    def save_pretrained(self, folder):
+        (Path(folder) / "config.json").write_text("{}")
+
+
+def test_hub_model_is_fetched_at_model_revision(tmp_path, monkeypatch):
+    import transformers
+
+    hub = FakeHub()
+    monkeypatch.setattr(transformers, "AutoTokenizer", hub)
+    monkeypatch.setattr(transformers, "AutoModel", hub)
+    sources.fetch_model("user/encoder", {}, tmp_path, revision="0123abc")
+    assert hub.calls == [("user/encoder", {"revision": "0123abc"})] * 2  # tokenizer and weights, same commit
+
+
+def test_model_revision_for_a_wheel_or_local_model_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="model 'all-MiniLM-L6-v2' is not a Hugging Face hub id.*set model_revision to null"):
+        sources.fetch_model("all-MiniLM-L6-v2", {"all-MiniLM-L6-v2": {}}, tmp_path, revision="0123abc")
+    with pytest.raises(ValueError, match="is not a Hugging Face hub id"):
+        sources.fetch_model(str(tmp_path), {}, tmp_path / "out", revision="0123abc")

