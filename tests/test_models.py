@@ -101,7 +101,7 @@ def trained(request, tmp_path_factory) -> tuple:
     params["dataset"] = {"source": "local", "scheme": "iob2", "tag_column": -1,
                          "files": {split: str(TINY / f"{split}.txt") for split in ("train", "dev", "test")}}
     params["model"] = str(request.getfixturevalue(FAMILIES[request.param]))
-    params.update(max_length=16, window_overlap=4, epochs=1, batch_size=4, eval_batch_size=8, lr=5e-4)
+    params.update(max_length=16, window_overlap=4, epochs=1, min_steps=0, batch_size=4, eval_batch_size=8, lr=5e-4)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     for stage in ("download", "preprocess", "tokenize", "train", "evaluate"):

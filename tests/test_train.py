@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from nerflow.batching import token_budget_batches
-from nerflow.finetune import Engine, engine_for, fit, load_base_model, optimizer_for, packed_shape
+from nerflow.finetune import Engine, engine_for, fit, load_base_model, optimizer_for, packed_shape, planned_epochs
 from nerflow.params import load_params
 
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
@@ -57,7 +57,7 @@ def random_windows(n=40, seed=0):
 
 
 def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir):
-    params = {**PARAMS, "epochs": 3, "batch_size": 4, "lr": 5e-4}
+    params = {**PARAMS, "epochs": 3, "batch_size": 4, "lr": 5e-4, "min_steps": 0, "patience": None}
     model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
     scores = iter([0.2, 0.5, 0.4])
     windows = random_windows()
@@ -68,3 +68,13 @@ def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir)
     assert steps == [1] + list(range(10, outcome.step + 1, 10))
     assert outcome.best_epoch == 2 and outcome.f1_by_epoch == {1: 0.2, 2: 0.5, 3: 0.4}
     assert [v for n, _, v in outcome.history if n == "train/dev_f1"] == [0.2, 0.5, 0.4]
+
+
+def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model_dir):
+    assert planned_epochs({"epochs": 3, "min_steps": 1000}, steps_per_epoch=452) == 3  # CoNLL-2003: as asked
+    assert planned_epochs({"epochs": 3, "min_steps": 1000}, steps_per_epoch=63) == 16  # 2,000 sentences
+    params = {**PARAMS, "epochs": 1, "min_steps": 100, "patience": 2, "batch_size": 4, "lr": 5e-4}
+    model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
+    scores = iter([0.1, 0.3, 0.2, 0.3, 0.9, 0.9])  # best at epoch 2, no better at 3 and 4: stop before epoch 5
+    outcome = fit(model, random_windows(), params, 0, lambda m: (next(scores), 1.0), progress=False)
+    assert outcome.epoch == 4 and outcome.best_epoch == 2 and list(outcome.f1_by_epoch) == [1, 2, 3, 4]

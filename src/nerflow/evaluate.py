@@ -19,6 +19,7 @@ from nerflow.decoding import count_stray_inside, decode
 from nerflow.inference import default_device, predict_word_scores
 from nerflow.metrics import entity_scores
 from nerflow.params import load_params
+from nerflow.runtime import set_threads
 from nerflow.tags import from_iob2
 
 PROCESSED_DIR = Path("data/processed")
@@ -39,6 +40,7 @@ def in_input_scheme(tags: list, scheme: str) -> list:
 
 def main():
     params = load_params()
+    set_threads(params)  # before torch runs anything
     scheme = params["dataset"].get("scheme", "iob2")
     model = AutoModelForTokenClassification.from_pretrained(MODEL_DIR).to(default_device())
     labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]

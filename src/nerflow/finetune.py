@@ -19,6 +19,7 @@ checkpoint path, each epoch's end is saved there (weights, optimizer, schedule, 
 and a later run with the same fingerprint resumes after the last complete epoch.
 """
 
+import math
 import os
 import random
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.utils import broadcast_object_list
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoModelForTokenClassification, enable_full_determinism, get_linear_schedule_with_warmup, set_seed
@@ -188,8 +190,8 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                         pin_memory=cuda)
     model, loader = accelerator.prepare(model, loader)
     optimizer = optimizer_for(model, params, cuda, capturable=engine.capture)
-    steps_per_epoch = len(loader)
-    total = steps_per_epoch * params["epochs"]
+    epochs = planned_epochs(params, len(loader))
+    total = len(loader) * epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, round(float(params["warmup_ratio"]) * total), total)
     loss_sum = torch.zeros((), device=accelerator.device)
     autocast = partial(autocast_for, accelerator.device, engine.bf16)
@@ -203,11 +205,13 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                disable=not (progress and accelerator.is_main_process))
     logged_steps = 0
     with accelerator.join_uneven_inputs([model], even_batches=False):  # ranks may get one batch more or less
-        for epoch in range(outcome.epoch, params["epochs"]):
+        for epoch in range(outcome.epoch, epochs):
+            if stop_early(accelerator, outcome, params.get("patience")):
+                break
             sampler.set_epoch(epoch)  # several processes: the shards read it from the sampler
             loader.set_epoch(epoch)  # one process: accelerate passes its own epoch count to the sampler
             model.train()
-            bar.set_description(f"train epoch {epoch + 1}/{params['epochs']}")
+            bar.set_description(f"train epoch {epoch + 1}/{epochs}")
             for batch in loader:
                 if step_fn is not None:
                     step_fn.set_lr(scheduler.get_last_lr()[0])
@@ -230,6 +234,21 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                 save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, outcome)
     bar.close()
     return outcome
+
+
+def planned_epochs(params: dict, steps_per_epoch: int) -> int:
+    """params `epochs`, or more on small data: as many as `min_steps` optimizer steps need. On 2,000 sentences an
+    epoch is about 60 steps, and 3 epochs stopped the model while it was still learning (issue 10)."""
+    return max(int(params["epochs"]), math.ceil(int(params.get("min_steps") or 0) / steps_per_epoch))
+
+
+def stop_early(accelerator, outcome: Outcome, patience) -> bool:
+    """True once dev F1 has not improved for `patience` epochs (None: never); the main process decides, as only it
+    scores dev, and every process follows."""
+    decision = [patience is not None and outcome.epoch - outcome.best_epoch >= int(patience)]
+    if accelerator.num_processes > 1:
+        broadcast_object_list(decision)
+    return decision[0]
 
 
 def end_epoch(accelerator, model, outcome: Outcome, epoch: int, evaluate, bar) -> None:

@@ -19,6 +19,7 @@ from nerflow.finetune import fit, load_base_model
 from nerflow.inference import predict_tags
 from nerflow.metrics import entity_f1
 from nerflow.params import load_params
+from nerflow.runtime import set_threads
 
 PROCESSED_DIR = Path("data/processed")
 TOKENIZED_DIR = Path("data/tokenized")
@@ -53,6 +54,7 @@ def fingerprint(params: dict) -> str:
 
 def main():
     params = load_params()
+    set_threads(params)  # before torch runs anything
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
     model = load_base_model(params, labels, BASE_MODEL_DIR)
