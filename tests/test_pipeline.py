@@ -133,7 +133,8 @@ def test_model_folder_has_card_and_window_settings(reproduced):
     assert sha256_of(repo / "fixture/train.txt") in card  # the data it was trained on, by hash
     assert sha256_of(repo / "data/base_model/model.safetensors") in card
     assert '"lr": 0.0005' in card and "nerflow predict models/ner" in card
-    assert json.loads((repo / "models/ner/nerflow.json").read_text()) == {"max_length": 16, "window_overlap": 4}
+    assert json.loads((repo / "models/ner/nerflow.json").read_text()) == {
+        "max_length": 16, "window_overlap": 4, "context": "document", "constrained_decoding": True}
 
 
 def test_predict_command_tags_text_with_the_trained_model(reproduced):
@@ -230,8 +231,8 @@ def test_benchmark_command_runs_on_the_pipeline_outputs(reproduced):
     repo, env = reproduced
     run([sys.executable, "-m", "nerflow.bench", "--windows", "8", "--repeats", "1"], repo, env)
     report = json.loads((repo / "metrics/bench.json").read_text())
-    assert set(report["median"]) == {"train-seed", "train-dynamic-padding", "train-length-grouped", "train-project",
-                                     "predict-seed", "predict-project"}
+    assert set(report["median"]) == {"train-seed", "train-dynamic-padding", "train-length-grouped", "train-trainer",
+                                     "train-project", "predict-seed", "predict-project"}
     for path, m in report["median"].items():
         assert m["real_tokens"] > 0 and 0 < m["real_share"] <= 1 and m["seconds"] > 0 and m["peak_memory_mb"] > 0
     # Seed style pads every window to 128: the share of real tokens is what the fixture's windows fill.
@@ -264,8 +265,8 @@ def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
     name, lr, f1 = header.index("Experiment"), header.index("lr"), header.index("dev.f1")
     swept = [(float(r[f1]), float(r[lr])) for r in rows if r[lr] in ("0.001", "0.002")]
     assert len(swept) == 2, table
-    ranked = [float(r[f1]) for r in rows if r[f1]]
-    assert ranked == sorted(ranked, reverse=True)  # the first row is the best experiment
+    ranked = [f1_value for f1_value, _ in swept]  # DVC sorts the experiments under their baseline's row
+    assert ranked == sorted(ranked, reverse=True)  # the first experiment is the best
     # The two experiments side by side: every plot holds both revisions' data.
     names = [r[name] for r in rows if r[lr] in ("0.001", "0.002")]
     plots = json.loads(dvc("plots", "diff", "--json", *names, cwd=repo, env=env).stdout)["data"]

@@ -67,6 +67,8 @@ class Outcome:
     epoch: int = 0  # epochs completed
     step: int = 0  # optimizer steps done (this process)
     computed_tokens: int = 0  # positions the model computed, padding included (this process, this run)
+    pending_loss: float = 0.0  # training loss summed over the steps since the last logged one (for resuming)
+    pending_steps: int = 0
 
 
 def optimizer_for(model, params: dict, cuda: bool, capturable: bool):
@@ -182,13 +184,9 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
         enable_full_determinism(params["seed"])  # CPU runs are bit-reproducible
     set_seed(params["seed"])
 
-    lengths = [len(w["input_ids"]) for w in windows]
-    sampler = TokenBudgetBatchSampler(lengths, params["batch_size"], params["seed"], tokens_per_example)
-    layout = dict(packed=True, **packed_shape(windows, sampler.batches, engine.row_width),
-                  position_offset=position_offset(model)) if engine.packed else {}
-    loader = DataLoader(windows, batch_sampler=sampler, collate_fn=partial(collate, pad_id=pad_id, **layout),
-                        pin_memory=cuda)
-    model, loader = accelerator.prepare(model, loader)
+    sampler, loader = training_loader(accelerator, windows, params, pad_id, engine, position_offset(model),
+                                      tokens_per_example)
+    model = accelerator.prepare(model)
     optimizer = optimizer_for(model, params, cuda, capturable=engine.capture)
     epochs = planned_epochs(params, len(loader))
     total = len(loader) * epochs
@@ -203,16 +201,15 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
         outcome = resume(checkpoint, fingerprint, accelerator, model, optimizer, scheduler) or outcome
     bar = tqdm(total=total, initial=outcome.step, desc="train", unit="step", dynamic_ncols=True,
                disable=not (progress and accelerator.is_main_process))
-    logged_steps = 0
+    loss_sum.fill_(outcome.pending_loss)  # a logging window may span an epoch's end, and so a resume
+    logged_steps = outcome.pending_steps
     with accelerator.join_uneven_inputs([model], even_batches=False):  # ranks may get one batch more or less
         for epoch in range(outcome.epoch, epochs):
             if stop_early(accelerator, outcome, params.get("patience")):
                 break
-            sampler.set_epoch(epoch)  # several processes: the shards read it from the sampler
-            loader.set_epoch(epoch)  # one process: accelerate passes its own epoch count to the sampler
             model.train()
             bar.set_description(f"train epoch {epoch + 1}/{epochs}")
-            for batch in loader:
+            for batch in epoch_batches(sampler, loader, epoch):
                 if step_fn is not None:
                     step_fn.set_lr(scheduler.get_last_lr()[0])
                     step_fn(batch)
@@ -231,9 +228,30 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                     bar.set_postfix(loss=f"{loss:.4f}")
             end_epoch(accelerator, model, outcome, epoch + 1, evaluate, bar)
             if checkpoint is not None:
+                outcome.pending_loss, outcome.pending_steps = loss_sum.item(), logged_steps
                 save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, outcome)
     bar.close()
     return outcome
+
+
+def training_loader(accelerator, windows: list, params: dict, pad_id: int, engine: Engine, offset: int,
+                    tokens_per_example: float = None) -> tuple:
+    """(sampler, loader): token-budget batches, laid out as the engine wants, dealt out by accelerate so that
+    each batch goes to one process (uneven counts allowed) and on to its device."""
+    lengths = [len(w["input_ids"]) for w in windows]
+    sampler = TokenBudgetBatchSampler(lengths, params["batch_size"], params["seed"], tokens_per_example)
+    layout = dict(packed=True, **packed_shape(windows, sampler.batches, engine.row_width),
+                  position_offset=offset) if engine.packed else {}
+    loader = DataLoader(windows, batch_sampler=sampler, collate_fn=partial(collate, pad_id=pad_id, **layout),
+                        pin_memory=accelerator.device.type == "cuda")
+    return sampler, accelerator.prepare(loader)
+
+
+def epoch_batches(sampler, loader, epoch: int):
+    """This process's batches of `epoch` (0-based), in the epoch's seeded order."""
+    sampler.set_epoch(epoch)  # several processes: the shards read it from the sampler
+    loader.set_epoch(epoch)  # one process: accelerate passes its own epoch count to the sampler
+    return iter(loader)
 
 
 def planned_epochs(params: dict, steps_per_epoch: int) -> int:

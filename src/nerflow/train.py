@@ -8,6 +8,8 @@ the checkpoint is removed once the stage has written its outputs. Several proces
 
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path
 
 from dvclive import Live
@@ -52,8 +54,23 @@ def fingerprint(params: dict) -> str:
     return digest.hexdigest()
 
 
+def relaunch(params: dict) -> None:
+    """Run this stage again under torchrun when it should be several processes and is not yet: `processes` per
+    machine, and the machines that torchrun's PET_NNODES, PET_NODE_RANK, PET_MASTER_ADDR and PET_MASTER_PORT
+    name (README "Team and scale"). One machine uses --standalone: a free port, so runs side by side don't meet."""
+    processes = int(params.get("processes") or 1)
+    nodes = os.environ.get("PET_NNODES", "1")
+    if "LOCAL_RANK" in os.environ or (processes == 1 and nodes == "1"):
+        return
+    standalone = ["--standalone"] if nodes == "1" else []
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "torch.distributed.run", *standalone,
+                              f"--nproc-per-node={processes}", "-m", "nerflow.train"])
+
+
 def main():
     params = load_params()
+    relaunch(params)
     set_threads(params)  # before torch runs anything
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space

@@ -1,0 +1,134 @@
+"""Several training processes (torchrun, gloo on the CPU) and runs that survive being killed."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+import yaml
+
+from test_pipeline import FIXTURES, dvc, make_project, run
+
+from nerflow.finetune import fit, load_base_model
+from nerflow.params import load_params
+
+WORKERS = Path(__file__).parent / "workers"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_each_window_goes_to_exactly_one_process_each_epoch(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         str(WORKERS / "shards.py"), str(tmp_path)], ROOT, env)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert all(rank["processes"] == 2 for rank in ranks)
+    for epoch in range(2):
+        seen = [rank["seen"][epoch] for rank in ranks]
+        assert seen[0] and seen[1]  # both processes train
+        assert sorted(seen[0] + seen[1]) == list(range(61))  # every window once, none twice
+    assert ranks[0]["seen"][0] != ranks[0]["seen"][1]  # a new order each epoch
+
+
+def set_params(repo: Path, **values):
+    params = load_params(repo / "params.yaml")
+    params.update(values)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def two_process_project(tmp_path_factory, tiny_model_dir):
+    repo = tmp_path_factory.mktemp("ddp")
+    env = make_project(repo, FIXTURES / "tiny", tiny_model_dir,
+                       files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
+    set_params(repo, processes=2)
+    out = dvc("repro", cwd=repo, env=env).stdout
+    return repo, env, out
+
+
+def test_dvc_repro_with_two_processes_writes_each_output_once(two_process_project):
+    repo, _, out = two_process_project
+    assert out.count("kept epoch") == 1  # the main process alone writes and reports
+    metrics = json.loads((repo / "metrics/eval.json").read_text())
+    assert metrics["dev"]["words"] > 0
+    dev_f1 = (repo / "metrics/train/plots/metrics/train/dev_f1.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in dev_f1] == ["step", "1", "2"]  # one dev F1 per epoch, not per process
+    assert (repo / "models/ner/model.safetensors").is_file()
+    assert not (repo / "checkpoints/train/last.pt").exists()  # removed once the stage completed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_on_one_machine_train_and_finish(two_process_project):
+    """torchrun's rendezvous through PET_* variables, as on two machines: node 0 and node 1 on 127.0.0.1."""
+    repo, env, _ = two_process_project
+    set_params(repo, processes=1)
+    node = dict(env, PET_NNODES="2", PET_MASTER_ADDR="127.0.0.1", PET_MASTER_PORT=str(free_port()))
+    before = (repo / "models/ner/model.safetensors").stat().st_mtime_ns
+    nodes = [subprocess.Popen([sys.executable, "-m", "nerflow.train"], cwd=repo, env=dict(node, PET_NODE_RANK=str(rank)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in (0, 1)]
+    outputs = [p.communicate(timeout=300)[0] for p in nodes]
+    assert [p.returncode for p in nodes] == [0, 0], outputs
+    assert sum(o.count("kept epoch") for o in outputs) == 1
+    assert (repo / "models/ner/model.safetensors").stat().st_mtime_ns > before
+
+
+def train_process(repo: Path):
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        try:
+            if process.info["cmdline"][-2:] == ["-m", "nerflow.train"] and process.info["cwd"] == str(repo):
+                return process
+        except (TypeError, psutil.Error):
+            continue
+    return None
+
+
+def test_killed_training_resumes_to_the_same_weights_and_metrics(tmp_path_factory, tiny_model_dir):
+    outputs = ("metrics/eval.json", "metrics/train/metrics.json", "metrics/train/plots/metrics/train/loss.tsv",
+               "metrics/train/plots/metrics/train/dev_f1.tsv", "models/ner/model.safetensors")
+    runs = {}
+    for name in ("whole", "killed"):
+        repo = tmp_path_factory.mktemp(name)
+        env = make_project(repo, FIXTURES / "tiny", tiny_model_dir,
+                           files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
+        set_params(repo, epochs=8, patience=None, batch_size=1)
+        if name == "killed":
+            dvc("repro", "tokenize", cwd=repo, env=env)
+            stage = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=repo, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            checkpoint, deadline = repo / "checkpoints/train/last.pt", time.time() + 300
+            while not checkpoint.exists() and time.time() < deadline:
+                time.sleep(0.02)
+            train_process(repo).send_signal(signal.SIGKILL)  # as the OOM killer or a preempted machine would
+            stage.communicate(timeout=60)
+            assert stage.returncode != 0
+            epoch = torch.load(checkpoint, weights_only=False)["outcome"]["epoch"]
+            assert 1 <= epoch < 8 and not (repo / "models/ner").exists()
+            out = dvc("repro", cwd=repo, env=env).stdout
+            assert f"resuming from checkpoints/train/last.pt after epoch {epoch}" in out
+        else:
+            dvc("repro", cwd=repo, env=env)
+        runs[name] = {path: (repo / path).read_bytes() for path in outputs}
+    for path in outputs:
+        assert runs["killed"][path] == runs["whole"][path], path
+
+
+def test_a_checkpoint_of_other_params_is_not_resumed(tiny_model_dir, tmp_path, capsys):
+    params = {**load_params(ROOT / "params.yaml"), "epochs": 1, "min_steps": 0, "batch_size": 4}
+    windows = [{"input_ids": [5 + i % 9] * 6, "labels": [i % 3] * 6} for i in range(20)]
+    checkpoint = tmp_path / "last.pt"
+    for fingerprint in ("params A", "params B"):
+        model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
+        fit(model, windows, params, 0, lambda m: (0.5, 1.0), checkpoint=checkpoint, fingerprint=fingerprint,
+            progress=False)
+    assert "written with other params or data; not resuming" in capsys.readouterr().out
