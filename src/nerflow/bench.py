@@ -47,7 +47,9 @@ CONFIGS = {"bert-base": {}, "bert-tiny": dict(hidden_size=64, num_hidden_layers=
 
 
 def device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from nerflow.inference import default_device
+
+    return torch.device(default_device())
 
 
 def load_model(config, labels: list, params: dict):

@@ -28,13 +28,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from seqeval.metrics.sequence_labeling import get_entities
 from transformers import AutoModelForTokenClassification
 from transformers.utils import logging as transformers_logging
 
 from nerflow.align import CONTEXTS, encode, load_tokenizer, words_from_windows
 from nerflow.decoding import decode
-from nerflow.inference import predict_windows, stack_words
+from nerflow.inference import default_device, predict_windows, stack_words
 from nerflow.text import split_sentences
 
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
@@ -51,22 +51,13 @@ class TaggedWord:
 
 
 def entities_from_words(text: str, words: list) -> list:
-    """Group IOB2-tagged words into entity dicts; an I-X continues an entity only if the previous word is in an X."""
-    groups, open_type = [], None  # open_type: the type of the entity the previous word belongs to
-    for word in words:
-        prefix, entity_type = word.tag[:2], word.tag[2:]
-        if prefix not in ("B-", "I-"):
-            open_type = None
-        elif prefix == "I-" and entity_type == open_type:
-            groups[-1][1].append(word)
-        else:
-            groups.append((entity_type, [word]))
-            open_type = entity_type
+    """Entity dicts from IOB2-tagged words, grouped by seqeval (as evaluation scores them: an I-X after O or after
+    another type starts an entity)."""
     return [
-        {"label": label, "start": members[0].start, "end": members[-1].end,
-         "text": text[members[0].start:members[-1].end],
-         "score": round(sum(w.score for w in members) / len(members), 4)}
-        for label, members in groups
+        {"label": label, "start": words[first].start, "end": words[last].end,
+         "text": text[words[first].start:words[last].end],
+         "score": round(sum(w.score for w in words[first:last + 1]) / (last + 1 - first), 4)}
+        for label, first, last in get_entities([w.tag for w in words])
     ]
 
 
@@ -132,7 +123,7 @@ def no_progress_bars():
 
 def load(path, device=None, batch_size: int = 32) -> Tagger:
     """The Tagger of a saved model folder (as the train stage writes models/ner); CUDA if available."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     tokenizer = load_tokenizer(path)
     with no_progress_bars():
         model = AutoModelForTokenClassification.from_pretrained(path).to(device)
