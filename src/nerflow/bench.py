@@ -100,7 +100,8 @@ def project_path(model, windows, params, **engine):
     from nerflow.finetune import engine_for, fit
 
     chosen = replace(engine_for(device(), 1), **engine)
-    outcome = fit(model, windows, params, pad_id=0, evaluate=None, engine=chosen, progress=False)
+    fixed = {**params, "min_steps": 0, "patience": None}  # exactly params["epochs"]: nothing to stop early on
+    outcome = fit(model, windows, fixed, pad_id=0, evaluate=None, engine=chosen, progress=False)
     return outcome.computed_tokens
 
 

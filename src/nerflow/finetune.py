@@ -19,6 +19,7 @@ checkpoint path, each epoch's end is saved there (weights, optimizer, schedule, 
 and a later run with the same fingerprint resumes after the last complete epoch.
 """
 
+import contextlib
 import math
 import os
 import random
@@ -29,6 +30,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import broadcast_object_list
+from torch.distributed.algorithms.join import Join
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoModelForTokenClassification, enable_full_determinism, get_linear_schedule_with_warmup, set_seed
@@ -203,12 +205,15 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                disable=not (progress and accelerator.is_main_process))
     loss_sum.fill_(outcome.pending_loss)  # a logging window may span an epoch's end, and so a resume
     logged_steps = outcome.pending_steps
-    with accelerator.join_uneven_inputs([model], even_batches=False):  # ranks may get one batch more or less
-        for epoch in range(outcome.epoch, epochs):
-            if stop_early(accelerator, outcome, params.get("patience")):
-                break
-            model.train()
-            bar.set_description(f"train epoch {epoch + 1}/{epochs}")
+    for epoch in range(outcome.epoch, epochs):
+        if stop_early(accelerator, outcome, params.get("patience")):
+            break
+        model.train()
+        bar.set_description(f"train epoch {epoch + 1}/{epochs}")
+        # A process may get one batch more or less than another: the one done first stands in for DDP's gradient
+        # exchange until all are done (torch's Join: accelerate's join_uneven_inputs does nothing on CPUs). Only the
+        # steps are inside: a barrier there would meet an exchange.
+        with Join([model]) if accelerator.num_processes > 1 else contextlib.nullcontext():
             for batch in epoch_batches(sampler, loader, epoch):
                 if step_fn is not None:
                     step_fn.set_lr(scheduler.get_last_lr()[0])
@@ -226,10 +231,10 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                     logged_steps = 0
                     outcome.history.append(("train/loss", outcome.step, loss))
                     bar.set_postfix(loss=f"{loss:.4f}")
-            end_epoch(accelerator, model, outcome, epoch + 1, evaluate, bar)
-            if checkpoint is not None:
-                outcome.pending_loss, outcome.pending_steps = loss_sum.item(), logged_steps
-                save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, outcome)
+        end_epoch(accelerator, model, outcome, epoch + 1, evaluate, bar)
+        if checkpoint is not None:
+            outcome.pending_loss, outcome.pending_steps = loss_sum.item(), logged_steps
+            save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, outcome)
     bar.close()
     return outcome
 

@@ -1,5 +1,6 @@
 """Run under torchrun by tests/test_distributed.py: the windows each process gets in each epoch, through the train
-stage's own loader (finetune.training_loader), written to OUT/rank{N}.json."""
+stage's own loader (finetune.training_loader), then a training run whose batches do not split evenly between the
+processes; written to OUT/rank{N}.json."""
 
 import json
 import sys
@@ -7,14 +8,19 @@ from pathlib import Path
 
 from accelerate import Accelerator, DataLoaderConfiguration
 
-from nerflow.finetune import Engine, epoch_batches, training_loader
+from nerflow.finetune import Engine, epoch_batches, fit, load_base_model, training_loader
 
-out = Path(sys.argv[1])
+out, model_dir = Path(sys.argv[1]), sys.argv[2]
 # Window i is i + 5 repeated: the first id of a padded row names the window it holds.
-windows = [{"input_ids": [i + 5] * (1 + i % 7), "labels": [0] * (1 + i % 7)} for i in range(61)]
+windows = [{"input_ids": [i + 5] * (1 + i % 7), "labels": [i % 3] * (1 + i % 7)} for i in range(61)]
+params = {"batch_size": 4, "seed": 3, "epochs": 2, "lr": 1e-3, "weight_decay": 0.01, "warmup_ratio": 0.1,
+          "max_grad_norm": 1.0, "min_steps": 0, "patience": None, "attention_dropout": None}
 accelerator = Accelerator(cpu=True, dataloader_config=DataLoaderConfiguration(even_batches=False))
-sampler, loader = training_loader(accelerator, windows, {"batch_size": 4, "seed": 3}, 0, Engine(), 0)
+sampler, loader = training_loader(accelerator, windows, params, 0, Engine(), 0)
 seen = [[row[0] - 5 for batch in epoch_batches(sampler, loader, epoch) for row in batch["input_ids"].tolist()]
         for epoch in range(2)]
-(out / f"rank{accelerator.process_index}.json").write_text(json.dumps({"processes": accelerator.num_processes,
-                                                                        "seen": seen}))
+model = load_base_model(params, ["O", "B-X", "I-X"], model_dir)
+outcome = fit(model, windows, params, 0, lambda m: (0.5, 1.0), progress=False)
+(out / f"rank{accelerator.process_index}.json").write_text(json.dumps({
+    "processes": accelerator.num_processes, "seen": seen, "batches": len(sampler.batches), "steps": outcome.step,
+    "epochs": outcome.epoch}))
