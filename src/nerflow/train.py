@@ -2,8 +2,8 @@
 
 Dev entity F1 and dev loss are measured after each epoch and the best epoch's weights are kept. Each epoch's
 end is checkpointed to checkpoints/train/ (outside DVC's outputs); a rerun after a kill resumes from there, and
-the checkpoint is removed once the stage has written its outputs. Several processes (`processes` param):
-`accelerate launch`, see README "Team and scale"; only the main process writes.
+the checkpoint is removed once the stage has written its outputs. Several processes (`processes` param) run under
+torchrun (README "Team and scale"); only the main process writes.
 """
 
 import hashlib
