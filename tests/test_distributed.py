@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from test_pipeline import FIXTURES, dvc, make_project, run
+from test_pipeline import FIXTURES, dvc, make_project
 
 from nerflow.finetune import fit, load_base_model
 from nerflow.params import load_params

@@ -3,7 +3,6 @@
 import random
 from pathlib import Path
 
-import pytest
 import torch
 
 from nerflow.batching import token_budget_batches

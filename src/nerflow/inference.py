@@ -6,8 +6,8 @@ import torch
 from tqdm.auto import tqdm
 
 from nerflow.align import IGNORE, words_from_windows
+from nerflow.batching import collate, model_inputs, position_offset, unpack
 from nerflow.decoding import decode
-from nerflow.batching import collate, model_inputs, pack_rows, position_offset, round_up, unpack
 
 PACKED_WIDTH = 512  # packed prediction rows: several windows each, one attention block per window
 
