@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU measurements of BENCHMARKS.md "GPU", in one run of about 5 minutes on an H100/H200, every result as
 # JSON under $OUT (default: gpu_results/). Needs data/tokenized, data/processed and data/base_model (the
-# tokenizer; its weights only for the accuracy check), as after `dvc repro tokenize`. Each measurement runs in
+# tokenizer; its weights only for the accuracy check), as after `dvc repro tokenize`; TOKENIZED=DIR trains and
+# predicts on other windows (the issue's figures are for one sentence a window: context: sentence). Each measurement runs in
 # its own process under a time limit, so one failure or hang costs only its own slot; errors land in its log.
 set -u
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ run() {  # run NAME SECONDS ARGS...: one bench invocation; its last stdout line 
   local name=$1 limit=$2; shift 2
   case " ${ONLY:-$name} " in *" $name "*) ;; *) return ;; esac  # ONLY="a b": just those
   local start=$SECONDS
-  timeout "$limit" "$PY" -m nerflow.bench "$@" >"$LOGS/$name.log" 2>&1
+  timeout "$limit" "$PY" -m nerflow.bench "$@" ${TOKENIZED:+--tokenized "$TOKENIZED"} >"$LOGS/$name.log" 2>&1
   local rc=$?
   local json
   json=$(grep '^{"' "$LOGS/$name.log" | tail -n 1)
@@ -46,6 +47,15 @@ run predict-seed 120 --one predict-seed --config $CONFIG
 for n in 128 256 384; do
   run train-project-rows-$n-3ep 120 --one train-project-rows-$n --config $CONFIG --windows $ALL --epochs $EPOCHS
 done
+# Fewer kernels per step: the repeated blocks compiled (regional torch.compile, then captured), and fp32 with TF32
+# (no autocast casts). The compiled path runs twice: cold, then in a fresh process with inductor's caches warm,
+# as the second run of a sweep finds them.
+run train-project-fp32-3ep 120 --one train-project-fp32 --config $CONFIG --windows $ALL --epochs $EPOCHS
+run train-project-compiled-3ep 240 --one train-project-compiled --config $CONFIG --windows $ALL --epochs $EPOCHS
+run train-project-compiled-3ep-warm 180 --one train-project-compiled --config $CONFIG --windows $ALL --epochs $EPOCHS
+run train-project-compiled-fp32-3ep 180 --one train-project-compiled-fp32 --config $CONFIG --windows $ALL --epochs $EPOCHS
+run profile-project-compiled 150 --profile train-project-compiled --config $CONFIG --windows $SOME --output "$OUT/profile-project-compiled.json"
+run accuracy-minilm-compiled 240 --one-accuracy train-project-compiled --windows $ALL --epochs $EPOCHS --seeds 42
 run train-project-3ep-again 240 --one train-project --config $CONFIG --windows $ALL --epochs $EPOCHS
 run train-project-no-attention-dropout-3ep 120 --one train-project-no-attention-dropout --config $CONFIG --windows $ALL --epochs $EPOCHS
 run train-project-batch-128-3ep 120 --one train-project-batch-128 --config $CONFIG --windows $ALL --epochs $EPOCHS

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 from nerflow.batching import token_budget_batches
-from nerflow.finetune import Engine, engine_for, fit, load_base_model, optimizer_for, packed_shape, planned_epochs
+from nerflow.finetune import Engine, compile_blocks, engine_for, fit, load_base_model, optimizer_for, packed_shape, planned_epochs
 from nerflow.params import load_params
 
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
@@ -34,6 +34,20 @@ def test_weight_decay_skips_biases_and_layer_norms_and_lr_written_by_dvc_is_a_fl
 def test_attention_dropout_param_overrides_the_model_config(tiny_model_dir):
     assert load_base_model({**PARAMS, "attention_dropout": 0.0}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.0
     assert load_base_model({**PARAMS, "attention_dropout": None}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.1
+
+
+def test_compile_blocks_compiles_each_encoder_layer_in_place_and_keeps_the_outputs(tiny_model_dir):
+    model = load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir).eval()
+    batch = {"input_ids": torch.tensor([[2, 7, 9, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
+    with torch.no_grad():
+        eager = model(**batch).logits
+        compile_blocks(model, backend="eager")  # dynamo's tracing without inductor's code generation: fast
+        compiled = model(**batch).logits
+    layers = model.bert.encoder.layer
+    assert len(layers) > 1 and all(layer._compiled_call_impl is not None for layer in layers)
+    assert model.bert.embeddings._compiled_call_impl is None  # only the repeated blocks
+    assert set(model.state_dict()) == set(load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir).state_dict())
+    torch.testing.assert_close(compiled, eager)
 
 
 def test_packed_shape_fits_every_batch():

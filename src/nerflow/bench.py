@@ -17,6 +17,7 @@ in machine load hits them alike. Writes metrics/bench.json (or metrics/bench_acc
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -93,6 +94,14 @@ def hand_loop(model, windows, params, width=None, grouped=False):
     return computed
 
 
+@functools.cache
+def pieces_per_sentence() -> float:
+    """The train stage's batch unit: a batch holds about batch_size x this many pieces, so that a window of
+    document context, holding several sentences, counts as several (train.py)."""
+    sentences = len(read_jsonl(PROCESSED_DIR / "train.jsonl"))
+    return sum(len(w["input_ids"]) for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")) / sentences
+
+
 def project_path(model, windows, params, **engine):
     """The train stage's loop (finetune.fit) without its dev evaluation; engine fields override the device's."""
     from dataclasses import replace
@@ -101,7 +110,8 @@ def project_path(model, windows, params, **engine):
 
     chosen = replace(engine_for(device(), 1), **engine)
     fixed = {**params, "min_steps": 0, "patience": None}  # exactly params["epochs"]: nothing to stop early on
-    outcome = fit(model, windows, fixed, pad_id=0, evaluate=None, engine=chosen, progress=False)
+    outcome = fit(model, windows, fixed, pad_id=0, evaluate=None, engine=chosen, progress=False,
+                  tokens_per_example=pieces_per_sentence())
     return outcome.computed_tokens
 
 
@@ -195,7 +205,13 @@ EXTRA_PATHS = {
     "train-project-packed": ("train", lambda m, w, p: project_path(m, w, p, packed=True, capture=False),
                              "the train stage's loop, packed fixed-shape steps, not captured"),
     "train-project-compile": ("train", lambda m, w, p: project_path(m, w, p, packed=True, capture=False, compile=True),
-                              "packed fixed-shape steps under torch.compile (compile time included)"),
+                              "packed fixed-shape steps, blocks under torch.compile (compile time included)"),
+    "train-project-compiled": ("train", lambda m, w, p: project_path(m, w, p, compile=True),
+                               "captured steps of blocks under torch.compile (compile time included)"),
+    "train-project-compiled-fp32": ("train", lambda m, w, p: project_path(m, w, p, compile=True, bf16=False),
+                                    "captured steps of compiled blocks, fp32 (TF32 matrix products)"),
+    "train-project-fp32": ("train", lambda m, w, p: project_path(m, w, p, bf16=False),
+                           "captured steps, fp32 (TF32 matrix products): no autocast casts"),
     "train-project-bf16": ("train", lambda m, w, p: project_path(m, w, p, bf16=True),
                            "the train stage's loop with bf16 autocast (on CPU too)"),
     **{f"train-project-rows-{n}": ("train", lambda m, w, p, n=n: project_path(m, w, p, row_width=n),
@@ -225,6 +241,7 @@ def measure(path: str, config, windows_count: int, epochs: int, predict_split: s
     if path == "train-project-no-attention-dropout":
         params["attention_dropout"] = 0.0
     model = load_model(config, labels, params).to(device())  # the copy to the device is not timed
+    pieces_per_sentence()  # read here, not timed
     if torch.cuda.is_available():
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -301,7 +318,7 @@ def run_isolated(*args) -> dict:
 
 def speed(args) -> None:
     extra = ["--windows", str(args.windows), "--epochs", str(args.epochs or 1), "--predict-split", args.predict_split,
-             "--batch-size", str(args.batch_size or 0)] + (["--config", args.config] if args.config else [])
+             "--batch-size", str(args.batch_size or 0), "--tokenized", str(TOKENIZED_DIR)] + (["--config", args.config] if args.config else [])
     paths = {**PATHS, **{name: EXTRA_PATHS[name] for name in args.with_paths}}
     runs = {path: [] for path in paths}
     for repeat in range(args.repeats):
@@ -317,7 +334,7 @@ def speed(args) -> None:
         for m in median.values():
             m["mfu"] = m["model_tflops_per_s"] / args.peak_tflops
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": args.config or load_params()["model"],
-              "repeats": args.repeats, "train_windows": args.windows or "all", "epochs": args.epochs or 1,
+              "tokenized": str(TOKENIZED_DIR), "repeats": args.repeats, "train_windows": args.windows or "all", "epochs": args.epochs or 1,
               "batch_size": args.batch_size or load_params()["batch_size"], "predict_split": args.predict_split,
               "peak_tflops": args.peak_tflops,
               "paths": {p: description for p, (_, _, description) in paths.items()},
@@ -332,7 +349,9 @@ def speed(args) -> None:
               + (f" {100 * m['mfu']:6.1f}%" if args.peak_tflops else ""))
 
 
-ACCURACY_PATHS = ("train-seed", "train-project", "train-project-bf16")
+# name -> the engine fields project_path overrides (None: the seed's loop)
+ACCURACY_PATHS = {"train-seed": None, "train-project": {}, "train-project-bf16": {"bf16": True},
+                  "train-project-compiled": {"compile": True}, "train-project-fp32": {"bf16": False}}
 
 
 def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
@@ -345,10 +364,10 @@ def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
     windows = read_jsonl(TOKENIZED_DIR / "train.jsonl")[:windows_count or None]
     model = load_model(None, labels, params).to(device())
     start = time.perf_counter()
-    if path == "train-seed":
+    if ACCURACY_PATHS[path] is None:
         hand_loop(model, windows, params, width=SEED_LENGTH)
     else:
-        project_path(model, windows, params, **({"bf16": True} if path == "train-project-bf16" else {}))
+        project_path(model, windows, params, **ACCURACY_PATHS[path])
     seconds = time.perf_counter() - start
     dev = read_jsonl(PROCESSED_DIR / "dev.jsonl")
     predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / "dev.jsonl"), [len(s["tokens"]) for s in dev],
@@ -363,7 +382,8 @@ def accuracy(args) -> None:
     for seed in args.seeds:  # seeds outer, paths inner: load drift hits all paths alike
         for path in args.paths:
             results[path][seed] = run_isolated("--one-accuracy", path, "--windows", str(args.windows),
-                                               "--epochs", epochs, "--seeds", str(seed))
+                                               "--epochs", epochs, "--seeds", str(seed),
+                                               "--tokenized", str(TOKENIZED_DIR))
             print(f"seed {seed} {path}: dev F1 {100 * results[path][seed]['dev_f1']:.2f}", file=sys.stderr)
     summary = {path: {"mean_dev_f1": statistics.mean(r["dev_f1"] for r in runs.values()),
                       "min_dev_f1": min(r["dev_f1"] for r in runs.values()),
@@ -374,7 +394,7 @@ def accuracy(args) -> None:
     for s in summary.values():
         s["mean_difference_vs_first"] = s["mean_dev_f1"] - baseline
     report = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "model": load_params()["model"],
-              "train_windows": args.windows, "epochs": int(epochs), "seeds": args.seeds, "dev": "all of dev",
+              "tokenized": str(TOKENIZED_DIR), "train_windows": args.windows, "epochs": int(epochs), "seeds": args.seeds, "dev": "all of dev",
               "summary": summary, "results": results}
     write_json_atomic(args.output or ACCURACY_METRICS, report)
     for path, s in summary.items():
@@ -401,13 +421,17 @@ def main():
                         f"or {ACCURACY_METRICS} with --accuracy)")
     parser.add_argument("--seeds", type=lambda text: [int(x) for x in text.split(",")], default=[42],
                         help="--accuracy: comma-separated seeds, each path trained once per seed")
-    parser.add_argument("--paths", type=lambda text: text.split(","), default=list(ACCURACY_PATHS),
+    parser.add_argument("--paths", type=lambda text: text.split(","), default=["train-seed", "train-project", "train-project-bf16"],
                         help=f"--accuracy: comma-separated paths, the first is the baseline ({','.join(ACCURACY_PATHS)})")
     parser.add_argument("--profile", metavar="PATH", choices=sorted({**PATHS, **EXTRA_PATHS}),
                         help="run PATH once under torch.profiler and print where the time goes")
+    parser.add_argument("--tokenized", type=Path, default=None,
+                        help="the tokenized windows to train and predict on (default data/tokenized)")
     parser.add_argument("--one", choices=sorted({**PATHS, **EXTRA_PATHS}), help=argparse.SUPPRESS)
     parser.add_argument("--one-accuracy", choices=ACCURACY_PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global TOKENIZED_DIR
+    TOKENIZED_DIR = args.tokenized or TOKENIZED_DIR
     if args.one:
         print(json.dumps(measure(args.one, args.config, args.windows, args.epochs or 1, args.predict_split, args.batch_size)))
     elif args.one_accuracy:
