@@ -79,7 +79,7 @@ def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir)
     assert outcome.step == 3 * len(batches)
     steps = [step for name, step, _ in outcome.history if name == "train/loss"]
     assert steps == [1] + list(range(10, outcome.step + 1, 10))
-    assert outcome.best_epoch == 2 and outcome.f1_by_epoch == {1: 0.2, 2: 0.5, 3: 0.4}
+    assert outcome.best_epoch == 2 and outcome.score_by_epoch == {1: 0.2, 2: 0.5, 3: 0.4}
     assert [v for n, _, v in outcome.history if n == "train/dev_f1"] == [0.2, 0.5, 0.4]
 
 
@@ -90,4 +90,4 @@ def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model
     model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
     scores = iter([0.1, 0.3, 0.2, 0.3, 0.9, 0.9])  # best at epoch 2, no better at 3 and 4: stop before epoch 5
     outcome = fit(model, random_windows(), params, 0, lambda m: (next(scores), 1.0), progress=False)
-    assert outcome.epoch == 4 and outcome.best_epoch == 2 and list(outcome.f1_by_epoch) == [1, 2, 3, 4]
+    assert outcome.epoch == 4 and outcome.best_epoch == 2 and list(outcome.score_by_epoch) == [1, 2, 3, 4]

@@ -92,7 +92,7 @@ def collate(windows: list, pad_id: int, packed: bool = False, width: int = None,
     """Tensors for a list of windows (dicts with "input_ids" and, for training, "labels").
 
     Padded (default): input_ids, attention_mask, labels of shape [windows, width]; width defaults to the
-    longest window. Packed: input_ids, position_ids, segments, labels of shape [rows, width] and
+    longest window. A window's "labels" may be one class id (text classification): labels is then [windows]. Packed: input_ids, position_ids, segments, labels of shape [rows, width] and
     `placement`, the (row, start) of each window; rows default to as many as the windows need.
     `position_offset` is where a model's positions start (2 for RoBERTa, whose position 1 is padding).
     """
@@ -103,14 +103,18 @@ def collate(windows: list, pad_id: int, packed: bool = False, width: int = None,
         shape = (len(windows), width)
         batch = {"input_ids": torch.full(shape, pad_id, dtype=torch.long),
                  "attention_mask": torch.zeros(shape, dtype=torch.long)}
+        per_window = has_labels and isinstance(windows[0]["labels"], int)
         if has_labels:
-            batch["labels"] = torch.full(shape, IGNORE, dtype=torch.long)
+            batch["labels"] = (torch.tensor([w["labels"] for w in windows]) if per_window
+                               else torch.full(shape, IGNORE, dtype=torch.long))
         for row, (w, n) in enumerate(zip(windows, lengths)):
             batch["input_ids"][row, :n] = torch.tensor(w["input_ids"])
             batch["attention_mask"][row, :n] = 1
-            if has_labels:
+            if has_labels and not per_window:
                 batch["labels"][row, :n] = torch.tensor(w["labels"])
         return batch
+    if has_labels and isinstance(windows[0]["labels"], int):
+        raise ValueError("windows labelled as a whole (classification) are not packed: each needs its own first token")
     placement = pack_rows(lengths, width)
     rows = rows or 1 + max(row for row, _ in placement)
     if 1 + max(row for row, _ in placement) > rows:

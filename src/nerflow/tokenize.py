@@ -11,6 +11,7 @@ documents; `sentence` reads each sentence alone.
 import json
 from pathlib import Path
 
+from nerflow import classification
 from nerflow.align import CONTEXTS, encode, load_tokenizer
 from nerflow.files import SPLITS, atomic_dir, read_jsonl, write_json_atomic, write_jsonl
 from nerflow.params import load_params
@@ -31,12 +32,32 @@ def context_of(requested: str, splits: dict) -> str:
     return "document" if requested == "document" and has_documents else "sentence"
 
 
+def tokenize_classification(params: dict, tokenizer, task: str) -> None:
+    """One window per example, cut to max_length pieces (nerflow.classification); the cut ones are counted."""
+    labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
+    label2id = {label: i for i, label in enumerate(labels)}
+    stats = {}
+    with atomic_dir(TOKENIZED_DIR) as out:
+        for split in SPLITS:
+            examples = [classification.Example(**r) for r in read_jsonl(PROCESSED_DIR / f"{split}.jsonl")]
+            windows = classification.encode(tokenizer, examples, params["max_length"], label2id)
+            write_jsonl(out / f"{split}.jsonl", windows)
+            stats[split] = {"examples": len(windows), "truncated": sum(w["truncated"] for w in windows),
+                            "pieces": sum(len(w["input_ids"]) for w in windows),
+                            "longest_window": max((len(w["input_ids"]) for w in windows), default=0)}
+        write_json_atomic(out / "settings.json", {"task": task, "max_length": params["max_length"]})
+    write_json_atomic(TOKENIZE_METRICS, stats)
+
+
 def main():
     params = load_params()
+    task = classification.task_of(params)
     try:
         tokenizer = load_tokenizer(BASE_MODEL_DIR)
     except ValueError as error:  # not a fast tokenizer
         raise SystemExit(f"tokenize: {error}") from None
+    if task != "ner":
+        return tokenize_classification(params, tokenizer, task)
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     label2id = {label: i for i, label in enumerate(labels)}
     splits = {split: read_jsonl(PROCESSED_DIR / f"{split}.jsonl") for split in SPLITS}

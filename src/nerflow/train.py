@@ -12,13 +12,17 @@ import os
 import sys
 from pathlib import Path
 
+import torch
 from dvclive import Live
 
+from transformers import AutoModelForSequenceClassification
+
+from nerflow import classification
 from nerflow.align import load_tokenizer
-from nerflow.card import render_model_card
+from nerflow.card import render_classifier_card, render_model_card
 from nerflow.files import atomic_dir, read_jsonl, sha256_of, write_json_atomic, write_text_atomic
 from nerflow.finetune import fit, load_base_model
-from nerflow.inference import predict_tags
+from nerflow.inference import predict_classes, predict_tags
 from nerflow.metrics import entity_f1
 from nerflow.params import load_params
 from nerflow.runtime import set_threads
@@ -68,19 +72,40 @@ def relaunch(params: dict) -> None:
                               f"--nproc-per-node={processes}", "-m", "nerflow.train"])
 
 
+def classification_scorer(params: dict, pad_id: int):
+    """evaluate(model) -> (dev accuracy, dev loss), as the evaluate stage scores it."""
+    windows = read_jsonl(TOKENIZED_DIR / "dev.jsonl")
+    gold = torch.tensor([w["labels"] for w in windows])
+
+    def evaluate(model):
+        probabilities, dev_loss = predict_classes(model, windows, params["eval_batch_size"],
+                                                                      pad_id, loss=True)
+        return (probabilities.argmax(-1) == gold).float().mean().item(), dev_loss
+
+    return evaluate
+
+
 def main():
     params = load_params()
     relaunch(params)
     set_threads(params)  # before torch runs anything
+    task = classification.task_of(params)
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
-    model = load_base_model(params, labels, BASE_MODEL_DIR)
     windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
-    # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
-    sentences = json.loads(Path(TOKENIZE_METRICS).read_text())["train"]["sentences"]
-    outcome = fit(model, windows, params, tokenizer.pad_token_id, dev_scorer(params, labels, tokenizer.pad_token_id),
-                  checkpoint=CHECKPOINT, fingerprint=fingerprint(params),
-                  tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences)
+    if task == "ner":
+        model = load_base_model(params, labels, BASE_MODEL_DIR)
+        # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
+        sentences = json.loads(Path(TOKENIZE_METRICS).read_text())["train"]["sentences"]
+        outcome = fit(model, windows, params, tokenizer.pad_token_id, dev_scorer(params, labels, tokenizer.pad_token_id),
+                      checkpoint=CHECKPOINT, fingerprint=fingerprint(params),
+                      tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences)
+        metric, extra = "dev_f1", {"constrained_decoding": params["constrained_decoding"]}
+    else:
+        model = load_base_model(params, labels, BASE_MODEL_DIR, AutoModelForSequenceClassification)
+        outcome = fit(model, windows, params, tokenizer.pad_token_id, classification_scorer(params, tokenizer.pad_token_id),
+                      checkpoint=CHECKPOINT, fingerprint=fingerprint(params), metric="dev_accuracy")
+        metric, extra = "dev_accuracy", {}
     if outcome.best_state is None:  # not the main process of a multi-process run: it writes nothing
         return
     model.load_state_dict(outcome.best_state)
@@ -90,19 +115,20 @@ def main():
             live.step = step
             live.log_metric(name, value)
         # Named under train/ so that `dvc exp show` keeps dev.f1 and test.f1 for metrics/eval.json.
-        live.log_metric("train/best_dev_f1", outcome.best_f1, plot=False)
+        live.log_metric(f"train/best_{metric}", outcome.best_score, plot=False)
         live.log_metric("train/best_epoch", outcome.best_epoch, plot=False)
         live.end()
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
-        # How the tokenize stage windowed the training data and how tags are decoded: `nerflow predict` does the same.
+        # How the tokenize stage made the windows and how tags are decoded: `nerflow predict` does the same.
         settings = json.loads((TOKENIZED_DIR / "settings.json").read_text())
-        write_json_atomic(out / "nerflow.json", {**settings, "constrained_decoding": params["constrained_decoding"]})
-        write_text_atomic(out / "README.md", render_model_card(
+        write_json_atomic(out / "nerflow.json", {**settings, **extra})
+        render = render_model_card if task == "ner" else render_classifier_card
+        write_text_atomic(out / "README.md", render(
             params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
-            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.f1_by_epoch, outcome.best_epoch))
+            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.score_by_epoch, outcome.best_epoch))
     CHECKPOINT.unlink(missing_ok=True)
-    print(f"kept epoch {outcome.best_epoch}: dev entity F1 {100 * outcome.best_f1:.2f}")
+    print(f"kept epoch {outcome.best_epoch}: {metric.replace('_', ' ')} {100 * outcome.best_score:.2f}")
 
 
 if __name__ == "__main__":

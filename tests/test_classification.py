@@ -1,0 +1,134 @@
+"""Text and pair classification: reading tables (by line), windows, scores and the error report."""
+
+import bz2
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nerflow import classification
+from nerflow.batching import collate
+from nerflow.conll import DataError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REVIEWS = {"text": "text", "text_pair": None, "label": "category"}
+PAIRS = {"text": "sentence1", "text_pair": "sentence2", "label": "gold_label"}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_csv_rows_keep_their_file_line_across_quoted_line_breaks_and_compression(tmp_path):
+    examples, dropped = classification.read_examples(FIXTURES / "reviews/test.csv", REVIEWS, "test.csv", ["plot"])
+    lines = (FIXTURES / "reviews/test.csv").read_text().splitlines()
+    quoted = next(e for e in examples if e.text.startswith('a "quoted" review,\nover two lines'))
+    assert lines[quoted.line - 1].startswith('rotten,"a ""quoted"" review,') or lines[quoted.line - 1].startswith('fresh,"a')
+    after = examples[examples.index(quoted) + 1]
+    assert after.line == quoted.line + 2 and lines[after.line - 1].endswith(after.text.split()[-1] + ",movie 4")
+    assert dropped == sum(line.startswith("plot,") for line in lines) > 0
+    assert {e.label for e in examples} == {"fresh", "rotten"}
+    # The same table compressed reads the same.
+    packed = tmp_path / "test.csv.bz2"
+    packed.write_bytes(bz2.compress((FIXTURES / "reviews/test.csv").read_bytes()))
+    assert classification.read_examples(packed, REVIEWS, "x", ["plot"])[0] == examples
+
+
+def test_jsonl_pairs_and_dropped_labels():
+    examples, dropped = classification.read_examples(FIXTURES / "pairs/test.jsonl", PAIRS, "test.jsonl", ["-"])
+    records = [json.loads(line) for line in (FIXTURES / "pairs/test.jsonl").read_text().splitlines()]
+    kept = [r for r in records if r["gold_label"] != "-"]
+    assert dropped == len(records) - len(kept) > 0
+    assert [(e.text, e.text_pair, e.label) for e in examples] == [(r["sentence1"], r["sentence2"], r["gold_label"]) for r in kept]
+    assert examples[0].line == 1 + next(i for i, r in enumerate(records) if r["gold_label"] != "-")
+
+
+@pytest.mark.parametrize("content, line, problem", [
+    ("category,text\nfresh,good film\nrotten,\n", 3, "empty text"),
+    ("category,text\nfresh,good film\nrotten\n", 3, "empty text"),  # a short row reads as empty
+    ("category,text\nfresh,good film\nrotten,bad,film\n", 3, "Expected 2 fields"),
+    ("category,text\nfresh,good film\n,no label\n", 3, "empty label"),
+])
+def test_bad_rows_are_named_by_file_and_line(tmp_path, content, line, problem):
+    path = write(tmp_path / "train.csv", content)
+    with pytest.raises(DataError) as error:
+        classification.read_examples(path, REVIEWS, "train.csv", [])
+    assert f"train.csv:{line}:" in str(error.value) and problem in str(error.value)
+
+
+def test_non_utf8_missing_column_and_bad_json_are_named(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_bytes("category\ttext\nfresh\tok\nrotten\tbad caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"train.tsv:3: not UTF-8"):
+        classification.read_examples(path, REVIEWS, "train.tsv", [])
+    with pytest.raises(DataError, match=r"no column 'category'.*dataset.columns"):
+        classification.read_examples(write(tmp_path / "a.csv", "label,text\nx,y\n"), REVIEWS, "a.csv", [])
+    with pytest.raises(DataError, match=r"b.jsonl:2: not JSON"):
+        classification.read_examples(write(tmp_path / "b.jsonl", '{"text": "a", "label": "x"}\n{oops\n'),
+                                     {"text": "text", "text_pair": None, "label": "label"}, "b.jsonl", [])
+    with pytest.raises(ValueError, match="expected a .csv, .tsv or .jsonl"):
+        classification.read_examples(write(tmp_path / "c.txt", "x"), REVIEWS, "c.txt", [])
+
+
+def test_columns_must_match_the_task():
+    assert classification.columns_of({"columns": {"label": "category"}}, "text-classification")["label"] == "category"
+    with pytest.raises(ValueError, match="text_pair"):
+        classification.columns_of({}, "pair-classification")
+    with pytest.raises(ValueError, match="text_pair"):
+        classification.columns_of({"columns": PAIRS}, "text-classification")
+    with pytest.raises(ValueError, match="dataset.columns.texts"):
+        classification.columns_of({"columns": {"texts": "x"}}, "text-classification")
+    with pytest.raises(SystemExit, match="task is 'sentiment'"):
+        classification.task_of({"task": "sentiment"})
+
+
+def test_unknown_dev_label_names_its_line():
+    examples = [classification.Example("a", 2, "fresh"), classification.Example("b", 3, "meh"),
+                classification.Example("c", 4, "meh")]
+    assert classification.unknown_labels(examples, ["fresh", "rotten"], "dev.csv") == [
+        "dev.csv:3: label 'meh' does not occur in train (2 rows)"]
+
+
+def test_long_texts_are_truncated_and_counted_pairs_lose_from_the_longer(tiny_tokenizer):
+    long = " ".join(["peter"] * 40)
+    examples = [classification.Example("peter said", 1, "b"), classification.Example(long, 2, "a")]
+    windows = classification.encode(tiny_tokenizer, examples, 16, {"a": 0, "b": 1})
+    assert [w["labels"] for w in windows] == [1, 0]
+    assert [w["truncated"] for w in windows] == [False, True] and len(windows[1]["input_ids"]) == 16
+    pair = classification.encode(tiny_tokenizer, [classification.Example("peter said", 1, text_pair=long)], 24)[0]
+    assert pair["truncated"] and len(pair["input_ids"]) == 24 and "labels" not in pair
+    assert tiny_tokenizer.decode(pair["input_ids"]).startswith("[CLS] peter said [SEP]")  # the short text kept whole
+
+
+def test_scores_by_hand():
+    gold, predicted = ["a", "a", "b", "b"], ["a", "b", "b", "b"]
+    result = classification.scores(gold, predicted, ["a", "b", "c"])
+    assert result["accuracy"] == 0.75 and result["examples"] == 4
+    assert result["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert result["per_class"]["b"]["precision"] == pytest.approx(2 / 3) and result["per_class"]["b"]["f1"] == pytest.approx(0.8)
+    assert result["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert result["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 0) / 3)  # every class of train counts
+
+
+def test_error_summary_and_report_quote_the_most_confident_mistake():
+    examples = [classification.Example(t, i + 2, g) for i, (t, g) in enumerate(
+        [("fine film", "fresh"), ("so bad", "rotten"), ("bad bad", "rotten"), ("ok", "fresh")])]
+    predicted = ["fresh", "fresh", "fresh", "fresh"]
+    probabilities = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.7, 0.3]])
+    assert classification.error_summary([e.label for e in examples], predicted) == {
+        "errors": 2, "confusions": {"rotten -> fresh": 2}}
+    report = classification.error_report_markdown(examples, predicted, probabilities, ["fresh", "rotten"], "dev")
+    assert "2 of 4 examples misclassified" in report and "## rotten read as fresh: 2" in report
+    assert report.index("line 4 (p=0.80): bad bad") < report.index("line 3 (p=0.60): so bad")
+    assert classification.confusion_records(["a", "b"], ["a", "a"]) == [
+        {"actual": "a", "predicted": "a"}, {"actual": "b", "predicted": "a"}]
+
+
+def test_collate_takes_one_label_per_window_and_refuses_to_pack_them():
+    windows = [{"input_ids": [2, 5, 3], "labels": 1}, {"input_ids": [2, 3], "labels": 0}]
+    batch = collate(windows, pad_id=0)
+    assert batch["labels"].tolist() == [1, 0] and batch["input_ids"].shape == (2, 3)
+    with pytest.raises(ValueError, match="not packed"):
+        collate(windows, pad_id=0, packed=True, width=8)
