@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def run(args, cwd, env, check=True):
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+def run(args, cwd, env, check=True, input=None):
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, input=input)
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -38,8 +38,9 @@ def words_in(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip() and not line.startswith("-DOCSTART-"))
 
 
-def make_project(repo: Path, fixture: Path, model_dir: Path, **dataset) -> dict:
-    """A git repository holding a copy of the project, with params pointed at `fixture` and `model_dir`."""
+def make_project(repo: Path, fixture: Path, model_dir: Path, top: dict = None, **dataset) -> dict:
+    """A git repository holding a copy of the project, with params pointed at `fixture` and `model_dir` (and
+    `top`'s top-level params)."""
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, repo / name)
@@ -50,7 +51,8 @@ def make_project(repo: Path, fixture: Path, model_dir: Path, **dataset) -> dict:
     params = load_params(repo / "params.yaml")
     params["dataset"].update(source="local", sha256={}, **dataset)
     params["model"] = str(model_dir)
-    params.update(max_length=16, window_overlap=4, epochs=2, min_steps=0, batch_size=2, eval_batch_size=8, lr=5e-4)
+    params.update(max_length=16, window_overlap=4, epochs=2, min_steps=0, batch_size=2, eval_batch_size=8, lr=5e-4,
+                  **(top or {}))
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     env = dict(os.environ, PYTHONPATH=str(repo / "src"), DVC_NO_ANALYTICS="1",
