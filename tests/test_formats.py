@@ -1,3 +1,4 @@
+import gzip
 import json
 
 import pytest
@@ -81,6 +82,14 @@ def test_reader_is_chosen_by_extension(tmp_path):
     (tmp_path / "dev.jsonl").write_text(line(["a"], ["O"]))
     with pytest.raises(ValueError, match="dev.txt and .*dev.jsonl exist"):
         find_split_file(tmp_path, "dev")
+
+
+def test_compressed_file_is_read_and_a_classification_file_refused(tmp_path):
+    (tmp_path / "train.txt.gz").write_bytes(gzip.compress(b"Paris B-LOC\n"))  # as download names a .gz source
+    (tmp_path / "dev.csv").write_text("label,text\npos,good\n")
+    assert read_split_file(find_split_file(tmp_path, "train"), ReadOptions())[0].tags == ["B-LOC"]
+    with pytest.raises(ValueError, match="dev.csv is csv: entity tagging reads conll"):
+        read_split_file(find_split_file(tmp_path, "dev"), ReadOptions())
 
 
 def test_options_from_params():

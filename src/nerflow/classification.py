@@ -5,9 +5,9 @@ Tasks (`task` in params.yaml): `text-classification` (one text -> a label: senti
 each stage hands these tasks to the functions here. The model side is where NER's is: the class
 probabilities in nerflow.inference (predict_classes), the raw-text Classifier in nerflow.predict.
 
-Data: CSV, TSV or JSON lines, optionally compressed (.bz2, .gz, .xz), with a header row (CSV/TSV) or keys
-(JSONL) naming the text, second-text and label columns (`dataset.columns`). Tables are parsed with pandas; the
-bytes are decompressed and decoded here first, so that a non-UTF-8 byte is reported by line.
+Data: CSV, TSV or JSON lines, optionally compressed (raw file names: nerflow.rawfiles), with a header row
+(CSV/TSV) or keys (JSONL) naming the text, second-text and label columns (`dataset.columns`). Tables are
+parsed with pandas; the bytes are decompressed and decoded first, so that a non-UTF-8 byte is reported by line.
 
 Length: an example is one input, [CLS] text [SEP] (text_pair [SEP]), cut to `max_length` pieces (for a pair,
 the longer text loses pieces first: transformers' "longest_first"). A label belongs to the whole text, so
@@ -17,11 +17,8 @@ are counted in metrics/tokenize.json (`truncated`).
 Scores: accuracy, macro-F1, and precision/recall/F1/support per class (scikit-learn), on dev and test.
 """
 
-import bz2
-import gzip
 import io
 import json
-import lzma
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,10 +26,10 @@ import pandas
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from nerflow.conll import MAX_REPORTED, DataError
+from nerflow.rawfiles import raw_format, read_raw
 
 TASKS = ("text-classification", "pair-classification")
-FORMATS = {".csv": ",", ".tsv": "\t", ".jsonl": None}  # table suffix -> CSV delimiter (None: JSON lines)
-DECOMPRESS = {".bz2": bz2.decompress, ".gz": gzip.decompress, ".xz": lzma.decompress}
+DELIMITERS = {"csv": ",", "tsv": "\t", "jsonl": None}  # dataset.format -> CSV delimiter (None: JSON lines)
 DEFAULT_COLUMNS = {"text": "text", "text_pair": None, "label": "label"}
 EXAMPLES_REPORTED = 3  # examples shown for each confusion in the error report
 
@@ -69,35 +66,13 @@ def columns_of(dataset: dict, task: str) -> dict:
     return columns
 
 
-def raw_file(folder, split: str):
-    """The raw file holding `split` in `folder` ({split}.csv, .tsv or .jsonl, maybe compressed), or None."""
-    found = [p for p in sorted(Path(folder).glob(f"{split}.*")) if p.name.split(".", 1)[1].split(".")[0] in
-             {suffix[1:] for suffix in FORMATS}]
-    if len(found) > 1:
-        raise ValueError(f"both {found[0]} and {found[1]} exist: which one holds {split} is ambiguous")
-    return found[0] if found else None
-
-
-def table_format(path: Path) -> tuple:
-    """(table suffix, compression suffix or None) of a file name such as train.csv.bz2."""
-    suffixes = path.suffixes[-2:]
-    compression = suffixes[-1] if suffixes and suffixes[-1] in DECOMPRESS else None
-    table = suffixes[-2] if compression and len(suffixes) == 2 else path.suffix
-    if table not in FORMATS:
-        raise ValueError(f"{path}: expected a .csv, .tsv or .jsonl file (optionally .bz2, .gz or .xz)")
-    return table, compression
-
-
 def read_text(path: Path, name: str) -> str:
-    """The file's text: decompressed by suffix, decoded as UTF-8 (a BOM is dropped); DataError names the line of
-    a byte that is not UTF-8."""
-    data = Path(path).read_bytes()
-    _, compression = table_format(Path(path))
-    if compression:
-        try:
-            data = DECOMPRESS[compression](data)
-        except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
-            raise DataError(name, [(1, "damaged", f"cannot decompress ({compression}): {error}")]) from None
+    """The file's text, decompressed as its suffix says (nerflow.rawfiles) and decoded as UTF-8 (a BOM is
+    dropped); DataError names the line of a byte that is not UTF-8."""
+    try:
+        data = read_raw(path)
+    except ValueError as error:
+        raise DataError(name, [(1, "damaged", str(error))]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -108,9 +83,12 @@ def read_text(path: Path, name: str) -> str:
 
 def read_table(path: Path, columns: dict, name: str) -> pandas.DataFrame:
     """The file as strings, one row per example, with a `line` column: where each row starts in the file."""
-    table, _ = table_format(Path(path))
+    table = raw_format(path)
+    if table not in DELIMITERS:
+        raise DataError(name, [(1, "format", f"{table} is not a table: classification reads csv, tsv or jsonl "
+                                             "(dataset.format)")])
     text = read_text(path, name)
-    if FORMATS[table] is None:
+    if DELIMITERS[table] is None:
         records, problems = [], []
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -132,7 +110,7 @@ def read_table(path: Path, columns: dict, name: str) -> pandas.DataFrame:
                 frame[column] = None
         return frame
     try:
-        frame = pandas.read_csv(io.StringIO(text), sep=FORMATS[table], dtype=str, keep_default_na=False)
+        frame = pandas.read_csv(io.StringIO(text), sep=DELIMITERS[table], dtype=str, keep_default_na=False)
     except pandas.errors.ParserError as error:  # "Expected 4 fields in line 7, saw 5"
         raise DataError(name, [(line_in(str(error)), "wrong column count", f"{error}".split(". ", 1)[-1])]) from None
     except pandas.errors.EmptyDataError:

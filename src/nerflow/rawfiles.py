@@ -1,0 +1,66 @@
+"""The names of the raw files in data/raw: the download stage writes them, the readers find them here.
+
+A raw file is a byte copy of its source, named {split}{format suffix}{compression}: train.txt, dev.jsonl,
+train.csv.bz2. A source whose name ends in a compression suffix is not decompressed (its sha256 pin is of the
+compressed bytes) and its raw file keeps that suffix, from which readers (pandas, read_raw) infer how to
+decompress it. This module alone decides the names, so that readers do not re-derive them.
+"""
+
+import bz2
+import gzip
+import lzma
+from pathlib import Path, PurePosixPath
+
+SUFFIX = {"conll": ".txt", "jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv"}  # dataset.format -> suffix
+COMPRESSIONS = (".bz2", ".gz", ".xz", ".zst")  # the suffixes pandas infers compression from
+
+
+def raw_name(split: str, fmt: str, source: str) -> str:
+    """The raw file name of `split` in format `fmt`, copied from `source` (a path, archive member or URL path)."""
+    compression = PurePosixPath(source).suffix.lower()
+    return f"{split}{SUFFIX[fmt]}{compression if compression in COMPRESSIONS else ''}"
+
+
+def raw_file(folder, split: str):
+    """The raw file holding `split` in `folder` (any format, compressed or not), or None if there is none."""
+    found = [path for suffix in SUFFIX.values() for compression in ("", *COMPRESSIONS)
+             if (path := Path(folder) / f"{split}{suffix}{compression}").is_file()]
+    if len(found) > 1:
+        raise ValueError(f"both {found[0]} and {found[1]} exist: which one holds {split} is ambiguous; "
+                         "remove the stale one (or rerun the download stage)")
+    return found[0] if found else None
+
+
+def raw_format(path) -> str:
+    """The dataset.format of a raw file, from its name (train.csv.bz2 -> csv)."""
+    for fmt, suffix in SUFFIX.items():
+        if any(Path(path).name.endswith(suffix + compression) for compression in ("", *COMPRESSIONS)):
+            return fmt
+    raise ValueError(f"{path}: not a raw file name (expected a suffix of {', '.join(SUFFIX.values())}, "
+                     f"optionally followed by {', '.join(COMPRESSIONS)})")
+
+
+def read_raw(path) -> bytes:
+    """The bytes of a raw file, decompressed as its suffix says; ValueError if they do not decompress."""
+    data, compression = Path(path).read_bytes(), Path(path).suffix.lower()
+    if compression not in COMPRESSIONS:
+        return data
+    try:
+        if compression == ".zst":
+            return zstd_decompress(data, path)
+        return {".bz2": bz2.decompress, ".gz": gzip.decompress, ".xz": lzma.decompress}[compression](data)
+    except (OSError, EOFError, lzma.LZMAError) as error:  # bad data: OSError (bz2, gzip), cut short: EOFError
+        raise ValueError(f"{path}: damaged {compression} file ({error or 'cut short'}); fetch it again "
+                         "(dvc repro -f download) or fix the source") from None
+
+
+def zstd_decompress(data: bytes, path) -> bytes:
+    try:
+        import zstandard  # not in the standard library before Python 3.14; pandas reads .zst with it too
+    except ImportError:
+        raise ValueError(f"{path} is zstd-compressed: reading it needs the zstandard package "
+                         "(pip install zstandard)") from None
+    try:  # a stream reader, as frames written by a stream (zstd -c) do not record their size
+        return zstandard.ZstdDecompressor().stream_reader(data).read()
+    except zstandard.ZstdError as error:
+        raise OSError(error) from None  # read_raw reports it as a damaged file, as for the other formats
