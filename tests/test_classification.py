@@ -68,7 +68,7 @@ def test_non_utf8_missing_column_and_bad_json_are_named(tmp_path):
     with pytest.raises(DataError, match=r"b.jsonl:2: not JSON"):
         classification.read_examples(write(tmp_path / "b.jsonl", '{"text": "a", "label": "x"}\n{oops\n'),
                                      {"text": "text", "text_pair": None, "label": "label"}, "b.jsonl", [])
-    with pytest.raises(ValueError, match="conll is not a table"):
+    with pytest.raises(DataError, match="conll is not a table"):
         classification.read_examples(write(tmp_path / "c.txt", "x"), REVIEWS, "c.txt", [])
 
 

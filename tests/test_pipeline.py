@@ -51,8 +51,8 @@ def make_project(repo: Path, fixture: Path, model_dir: Path, top: dict = None, *
     params = load_params(repo / "params.yaml")
     params["dataset"].update(source="local", sha256={}, **dataset)
     params["model"] = str(model_dir)
-    params.update(max_length=16, window_overlap=4, epochs=2, min_steps=0, batch_size=2, eval_batch_size=8, lr=5e-4,
-                  **(top or {}))
+    params.update({**dict(max_length=16, window_overlap=4, epochs=2, min_steps=0, batch_size=2, eval_batch_size=8,
+                          lr=5e-4), **(top or {})})
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     env = dict(os.environ, PYTHONPATH=str(repo / "src"), DVC_NO_ANALYTICS="1",
