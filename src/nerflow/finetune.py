@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import broadcast_object_list
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from torch.distributed.algorithms.join import Join
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -45,16 +46,70 @@ NO_DECAY = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(
 
 
 def load_base_model(params: dict, labels: list, folder: str, model_class=AutoModelForTokenClassification):
-    """The encoder with a new head (drawn from the seed): token classification, or `model_class`'s."""
+    """The encoder with a new head (drawn from the seed): token classification, or `model_class`'s; as params
+    `tuning` trains it (with_lora)."""
     id2label = dict(enumerate(labels))
     overrides = {}
     if params.get("attention_dropout") is not None:
         # 0 lets the attention kernels skip materialising the probabilities for dropout (BENCHMARKS.md).
         overrides["attention_probs_dropout_prob"] = float(params["attention_dropout"])
     set_seed(params["seed"])
-    return model_class.from_pretrained(
+    model, loading = model_class.from_pretrained(
         folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()},
-        attn_implementation="sdpa", **overrides)
+        attn_implementation="sdpa", output_loading_info=True, **overrides)
+    # The head is what the checkpoint lacks: drawn at random here, it is trained whole whatever the tuning.
+    return with_lora(model, params, head=sorted({key.rsplit(".", 1)[0] for key in loading["missing_keys"]}))
+
+
+TUNINGS = ("full", "lora")
+LORA_TASKS = {"ForTokenClassification": TaskType.TOKEN_CLS, "ForSequenceClassification": TaskType.SEQ_CLS}  # by class name
+
+
+def with_lora(model, params: dict, head: list):
+    """`model` as params `tuning` trains it. `full`: the model itself, every weight trained. `lora`: wrapped by peft,
+    every weight frozen; trained are low-rank adapters on the `lora_targets` modules (rank `lora_rank`, scaled by
+    `lora_alpha` / `lora_rank`, dropout `lora_dropout` on their input) and a copy of the `head` modules (peft's
+    modules_to_save). Token or sequence classification alike: peft's task type comes from the model's class.
+    Training sees a model like any other (fit); `merged` turns it back into a plain one to save."""
+    tuning = params.get("tuning", "full")
+    if tuning not in TUNINGS:
+        raise ValueError(f"tuning is {tuning!r}; expected full (every weight trained) or lora (low-rank adapters, "
+                         "params lora_rank, lora_alpha, lora_dropout, lora_targets)")
+    if tuning == "full":
+        return model
+    task = next((t for suffix, t in LORA_TASKS.items() if type(model).__name__.endswith(suffix)), None)
+    if task is None:
+        raise ValueError(f"tuning is lora, which wraps token or sequence classification models, not "
+                         f"{type(model).__name__}; use tuning: full")
+    targets = params["lora_targets"]
+    # One module name as a string is a list of one; peft would read a string as a regex over full module paths.
+    targets = targets if targets == "all-linear" or isinstance(targets, list) else [targets]
+    config = LoraConfig(task_type=task, r=int(params["lora_rank"]),
+                        lora_alpha=float(params["lora_alpha"]), lora_dropout=float(params["lora_dropout"]),
+                        target_modules=targets, modules_to_save=list(head))
+    return get_peft_model(model, config)
+
+
+def merged(model):
+    """The model to save: under LoRA, the adapters merged into the weights they adapt and the trained head in place
+    of the original, a plain transformers model (as full fine-tuning gives); any other model as it is."""
+    return model.merge_and_unload() if isinstance(model, PeftModel) else model
+
+
+def parameter_counts(model) -> tuple:
+    """(trainable, total): the parameters training updates, and those of the model as saved. Under LoRA every
+    parameter of the base model is frozen (peft trains a copy of the head), and the saved model is the base
+    model's shape with the adapters merged in: its parameters are the frozen ones."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if not isinstance(model, PeftModel):
+        return trainable, sum(p.numel() for p in model.parameters())
+    return trainable, sum(p.numel() for p in model.parameters() if not p.requires_grad)
+
+
+def learning_rate(params: dict) -> float:
+    """params `lr`, or `lora_lr` under LoRA: its adapters start at zero and few weights move, so it wants a larger
+    step than full fine-tuning."""
+    return float(params["lora_lr"] if params.get("tuning") == "lora" else params["lr"])
 
 
 @dataclass
@@ -79,7 +134,7 @@ def optimizer_for(model, params: dict, cuda: bool, capturable: bool):
                "weight_decay": float(params["weight_decay"])},
               {"params": [p for n, p in model.named_parameters() if n not in decay and p.requires_grad],
                "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=float(params["lr"]), fused=cuda or None, capturable=capturable)
+    return torch.optim.AdamW(groups, lr=learning_rate(params), fused=cuda or None, capturable=capturable)
 
 
 class CapturedStep:

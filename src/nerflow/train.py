@@ -15,13 +15,13 @@ from pathlib import Path
 import torch
 from dvclive import Live
 
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
 from nerflow import classification
 from nerflow.align import load_tokenizer
 from nerflow.card import render_classifier_card, render_model_card
 from nerflow.files import atomic_dir, read_jsonl, sha256_of, write_json_atomic, write_text_atomic
-from nerflow.finetune import fit, load_base_model
+from nerflow.finetune import fit, load_base_model, merged, parameter_counts
 from nerflow.inference import predict_classes, predict_tags
 from nerflow.metrics import entity_f1
 from nerflow.params import load_params
@@ -92,9 +92,13 @@ def main():
     task = classification.task_of(params)
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
+    model = load_base_model(params, labels, BASE_MODEL_DIR,
+                            AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification)
+    trainable, total = parameter_counts(model)
+    print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "
+          f"({100 * trainable / total:.2f}%)")
     windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
     if task == "ner":
-        model = load_base_model(params, labels, BASE_MODEL_DIR)
         # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
         sentences = json.loads(Path(TOKENIZE_METRICS).read_text())["train"]["sentences"]
         outcome = fit(model, windows, params, tokenizer.pad_token_id, dev_scorer(params, labels, tokenizer.pad_token_id),
@@ -102,13 +106,13 @@ def main():
                       tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences)
         metric, extra = "dev_f1", {"constrained_decoding": params["constrained_decoding"]}
     else:
-        model = load_base_model(params, labels, BASE_MODEL_DIR, AutoModelForSequenceClassification)
         outcome = fit(model, windows, params, tokenizer.pad_token_id, classification_scorer(params, tokenizer.pad_token_id),
                       checkpoint=CHECKPOINT, fingerprint=fingerprint(params), metric="dev_accuracy")
         metric, extra = "dev_accuracy", {}
     if outcome.best_state is None:  # not the main process of a multi-process run: it writes nothing
         return
     model.load_state_dict(outcome.best_state)
+    model = merged(model)  # LoRA: adapters merged in, so models/ner is a plain transformers model like any other
     with atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
         for name, step, value in outcome.history:
@@ -117,6 +121,7 @@ def main():
         # Named under train/ so that `dvc exp show` keeps dev.f1 and test.f1 for metrics/eval.json.
         live.log_metric(f"train/best_{metric}", outcome.best_score, plot=False)
         live.log_metric("train/best_epoch", outcome.best_epoch, plot=False)
+        live.log_metric("train/trainable_parameters", trainable, plot=False)
         live.end()
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
@@ -126,7 +131,8 @@ def main():
         render = render_model_card if task == "ner" else render_classifier_card
         write_text_atomic(out / "README.md", render(
             params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
-            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.score_by_epoch, outcome.best_epoch))
+            {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.score_by_epoch, outcome.best_epoch,
+            (trainable, total)))
     CHECKPOINT.unlink(missing_ok=True)
     print(f"kept epoch {outcome.best_epoch}: {metric.replace('_', ' ')} {100 * outcome.best_score:.2f}")
 
