@@ -132,3 +132,19 @@ def test_collate_takes_one_label_per_window_and_refuses_to_pack_them():
     assert batch["labels"].tolist() == [1, 0] and batch["input_ids"].shape == (2, 3)
     with pytest.raises(ValueError, match="not packed"):
         collate(windows, pad_id=0, packed=True, width=8)
+
+
+def test_class_probabilities_come_back_in_input_order_and_equal_one_window_at_a_time(tiny_model_dir):
+    from transformers import AutoModelForSequenceClassification
+
+    from nerflow.inference import predict_classes
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=3).eval()
+    windows = [{"input_ids": [2] + list(range(5, 5 + n)) + [3], "labels": n % 3} for n in (9, 1, 5, 12, 3)]
+    probabilities, loss = predict_classes(model, windows, batch_size=2, pad_id=0, loss=True)
+    with torch.no_grad():
+        alone = torch.cat([model(input_ids=torch.tensor([w["input_ids"]])).logits for w in windows])
+    torch.testing.assert_close(probabilities, alone.softmax(-1), atol=1e-5, rtol=1e-4)
+    expected = torch.nn.functional.cross_entropy(alone, torch.tensor([w["labels"] for w in windows]))
+    assert loss == pytest.approx(expected.item(), abs=1e-5)

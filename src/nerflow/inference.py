@@ -128,16 +128,14 @@ def predict_tags(model, windows: list, sentence_lengths: list, labels: list, bat
 
 def predict_classes(model, windows: list, batch_size: int, pad_id: int, loss: bool = False):
     """[examples, labels] class probabilities (CPU, input order); with `loss`, (probabilities, mean cross-entropy).
-    Batches of windows of similar length, each padded to its own longest."""
+    Batches of windows of similar length, each padded to its own longest (as predict_windows on a CPU)."""
     device = device_of(model)
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]))
     out = torch.empty(len(windows), model.config.num_labels)
     total = torch.zeros((), device=device)
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast_for(device):
-        for first in range(0, len(order), batch_size):
-            indexes = order[first:first + batch_size]
+        for indexes in prediction_batches(windows, batch_size, packed=False, rows=1):
             batch = collate([{k: windows[i][k] for k in ("input_ids", "labels") if k in windows[i]} for i in indexes],
                             pad_id)
             on_device = {k: v.to(device) for k, v in batch.items()}
