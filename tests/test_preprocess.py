@@ -235,3 +235,39 @@ def test_stray_i_is_repaired_and_counted(tmp_path):
 ])
 def test_failures_write_nothing(tmp_path, raw, dataset, says):
     assert says in fails(project(tmp_path, raw, **dataset))
+
+
+def test_train_examples_keeps_the_first_train_sentences_after_dev_and_test_are_split_off(tmp_path):
+    split = {"dev": 0.25, "test": 0.1, "seed": 7}
+    whole = project(tmp_path / "whole", {"train.jsonl": TWELVE_DOCS}, split=split)
+    cut = project(tmp_path / "cut", {"train.jsonl": TWELVE_DOCS}, split=split, train_examples=5)
+    succeeds(whole), succeeds(cut)
+    assert records(cut, "train") == records(whole, "train")[:5]
+    for name in ("dev", "test"):  # the same dev and test whatever the limit
+        assert records(cut, name) == records(whole, name)
+    assert data_metrics(cut)["train"]["sentences"] == 5
+    bad = project(tmp_path / "bad", {"train.jsonl": TWELVE_DOCS}, train_examples=0)
+    assert "dataset.train_examples is 0" in fails(bad)
+
+
+def test_classification_tables_split_limit_and_name_unknown_labels(tmp_path):
+    rows = "".join(f"{'fresh' if i % 3 else 'rotten'},review number {i}\n" for i in range(20))
+    folder = project(tmp_path / "ok", {"train.csv": "label,text\n" + rows + "plot,a plot summary\n"},
+                     format="csv", drop_labels=["plot"], train_examples=4, split={"dev": 0.25, "test": 0.25, "seed": 1})
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    (folder / "params.yaml").write_text(yaml.safe_dump({**params, "task": "text-classification"}))
+    assert "dev and test split off train (seed 1): train 10 examples, dev 5 examples, test 5 examples" in succeeds(folder)
+    train, dev, test = (records(folder, split) for split in ("train", "dev", "test"))
+    assert len(train) == 4 and len(dev) == len(test) == 5
+    lines = [r["line"] for r in train + dev + test]
+    assert len(set(lines)) == len(lines) and all(2 <= n <= 21 for n in lines)  # each row once, by its file line
+    assert all(r["text"] == f"review number {r['line'] - 2}" for r in train + dev + test)
+    assert data_metrics(folder)["train"] == {"examples": 4, "labels": {"fresh": sum(r["label"] == "fresh" for r in train),
+                                                                       "rotten": sum(r["label"] == "rotten" for r in train)},
+                                             "dropped": 1}
+    unknown = project(tmp_path / "unknown", {"train.csv": "label,text\nfresh,a\nrotten,b\n", "dev.csv": "label,text\nfresh,c\nmeh,d\n"},
+                      format="csv")
+    params = yaml.safe_load((unknown / "params.yaml").read_text())
+    (unknown / "params.yaml").write_text(yaml.safe_dump({**params, "task": "text-classification"}))
+    message = fails(unknown)
+    assert "dev.csv" in message and ":3: label 'meh' does not occur in train" in message
