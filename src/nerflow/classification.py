@@ -18,14 +18,13 @@ Scores: accuracy, macro-F1, and precision/recall/F1/support per class (scikit-le
 """
 
 import io
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from nerflow.conll import MAX_REPORTED, DataError
+from nerflow.conll import MAX_REPORTED, DataError, json_lines
 from nerflow.rawfiles import raw_format, read_raw
 
 TASKS = ("text-classification", "pair-classification")
@@ -87,17 +86,9 @@ def read_table(path: Path, columns: dict, name: str) -> pandas.DataFrame:
     if table not in DELIMITERS:
         raise DataError(name, [(1, "format", f"{table} is not a table: classification reads csv, tsv or jsonl "
                                              "(dataset.format)")])
-    text = read_text(path, name)
     if DELIMITERS[table] is None:
         records, problems = [], []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                problems.append((number, "not JSON", f"not JSON ({error.msg} at column {error.colno})"))
-                continue
+        for number, record in json_lines(path, problems):
             if not isinstance(record, dict):
                 problems.append((number, "not an object", "expected a JSON object a line"))
                 continue
@@ -109,6 +100,7 @@ def read_table(path: Path, columns: dict, name: str) -> pandas.DataFrame:
             if column not in frame:
                 frame[column] = None
         return frame
+    text = read_text(path, name)
     try:
         frame = pandas.read_csv(io.StringIO(text), sep=DELIMITERS[table], dtype=str, keep_default_na=False)
     except pandas.errors.ParserError as error:  # "Expected 4 fields in line 7, saw 5"

@@ -4,6 +4,7 @@ tag in chosen columns, a blank line between sentences, optional `-DOCSTART-` lin
 Also what every reader shares: Sentence, DataError (all problems of one file) and the tag-sequence check.
 """
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -61,6 +62,18 @@ def text_lines(path, problems: list):
             yield number, raw_line.decode("utf-8").rstrip("\r")
         except UnicodeDecodeError as e:
             problems.append((number, "not UTF-8", f"bytes that are not UTF-8 at column {e.start + 1}; re-encode the file as UTF-8"))
+
+
+def json_lines(path, problems: list):
+    """Yield (number, value) for each non-blank line of a JSON-lines file (through text_lines); a line that is
+    not JSON is added to `problems` instead."""
+    for number, line in text_lines(path, problems):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append((number, "not JSON", f"not JSON ({e.msg} at column {e.colno})"))
 
 
 def sentence_in_iob2(tokens, tags, token_lines, scheme: str, repair: bool, problems: list, doc: int) -> Sentence:

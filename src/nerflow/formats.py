@@ -5,11 +5,10 @@ A JSONL line is one sentence: {"tokens": [...], "tags": [...]} (other fields are
 field groups sentences into documents: a new document starts wherever its value changes.
 """
 
-import json
 from dataclasses import dataclass
 
 from nerflow import tags as tagging
-from nerflow.conll import DataError, read_conll, sentence_in_iob2, text_lines
+from nerflow.conll import DataError, json_lines, read_conll, sentence_in_iob2
 from nerflow.rawfiles import raw_file, raw_format
 
 
@@ -43,14 +42,7 @@ def read_jsonl_sentences(path, scheme: str = "iob2", repair: bool = False, name:
     """Parse a JSONL file into Sentences with IOB2 tags, or raise DataError listing every problem (by line)."""
     problems, sentences = [], []
     doc, doc_value = 0, None
-    for number, line in text_lines(path, problems):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            problems.append((number, "not JSON", f"not JSON ({e.msg} at column {e.colno})"))
-            continue
+    for number, record in json_lines(path, problems):
         problem = record_problem(record, scheme)
         if problem:
             problems.append((number, *problem))
