@@ -36,6 +36,17 @@ def test_attention_dropout_param_overrides_the_model_config(tiny_model_dir):
     assert load_base_model({**PARAMS, "attention_dropout": None}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.1
 
 
+def test_a_half_precision_checkpoint_is_trained_in_fp32(tiny_model_dir, tmp_path):
+    from transformers import AutoModel
+
+    AutoModel.from_pretrained(tiny_model_dir).half().save_pretrained(tmp_path)  # as an fp16 copy carries less
+    for name in ("config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (Path(tiny_model_dir) / name).exists() and not (tmp_path / name).exists():
+            (tmp_path / name).write_bytes((Path(tiny_model_dir) / name).read_bytes())
+    model = load_base_model(PARAMS, ["O", "B-X"], tmp_path)
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
 def test_compile_blocks_compiles_each_encoder_layer_in_place_and_keeps_the_outputs(tiny_model_dir):
     model = load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir).eval()
     batch = {"input_ids": torch.tensor([[2, 7, 9, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}

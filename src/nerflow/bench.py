@@ -64,7 +64,7 @@ def load_model(config, labels: list, params: dict):
         return AutoModelForTokenClassification.from_config(BertConfig(
             num_labels=len(labels), attention_probs_dropout_prob=0.1 if dropout is None else dropout,
             **CONFIGS[config]), attn_implementation="sdpa")
-    return load_base_model(params, labels, BASE_MODEL_DIR).float()  # fp32 whatever the weights' file holds
+    return load_base_model(params, labels, BASE_MODEL_DIR)
 
 
 def hand_loop(model, windows, params, width=None, grouped=False):

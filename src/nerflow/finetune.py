@@ -47,7 +47,8 @@ NO_DECAY = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(
 
 def load_base_model(params: dict, labels: list, folder: str, model_class=AutoModelForTokenClassification):
     """The encoder with a new head (drawn from the seed): token classification, or `model_class`'s; as params
-    `tuning` trains it (with_lora)."""
+    `tuning` trains it (with_lora). Weights in fp32 whatever the file holds (an fp16 or bf16 checkpoint too):
+    the optimizer updates fp32 weights, and bf16 autocast on a GPU computes in half precision from them."""
     id2label = dict(enumerate(labels))
     overrides = {}
     if params.get("attention_dropout") is not None:
@@ -56,7 +57,7 @@ def load_base_model(params: dict, labels: list, folder: str, model_class=AutoMod
     set_seed(params["seed"])
     model, loading = model_class.from_pretrained(
         folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()},
-        attn_implementation="sdpa", output_loading_info=True, **overrides)
+        attn_implementation="sdpa", output_loading_info=True, dtype=torch.float32, **overrides)
     # The head is what the checkpoint lacks: drawn at random here, it is trained whole whatever the tuning.
     return with_lora(model, params, head=sorted({key.rsplit(".", 1)[0] for key in loading["missing_keys"]}))
 

@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 
 import torch
-from dvclive import Live
-
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
 from nerflow import classification
@@ -33,13 +31,12 @@ RAW_DIR = Path("data/raw")
 BASE_MODEL_DIR = "data/base_model"
 MODEL_DIR = "models/ner"
 CURVES_DIR = "metrics/train"
-TOKENIZE_METRICS = "metrics/tokenize.json"
 CHECKPOINT = Path("checkpoints/train/last.pt")
 
 
-def dev_scorer(params: dict, labels: list, pad_id: int):
+def dev_scorer(params: dict, labels: list, pad_id: int, tokenized: Path = TOKENIZED_DIR, processed: Path = PROCESSED_DIR):
     """evaluate(model) -> (dev entity F1, dev loss), as the evaluate stage scores it."""
-    windows, sentences = read_jsonl(TOKENIZED_DIR / "dev.jsonl"), read_jsonl(PROCESSED_DIR / "dev.jsonl")
+    windows, sentences = read_jsonl(tokenized / "dev.jsonl"), read_jsonl(processed / "dev.jsonl")
     gold, lengths = [s["tags"] for s in sentences], [len(s["tokens"]) for s in sentences]
 
     def evaluate(model):
@@ -50,10 +47,10 @@ def dev_scorer(params: dict, labels: list, pad_id: int):
     return evaluate
 
 
-def fingerprint(params: dict) -> str:
+def fingerprint(params: dict, tokenized: Path = TOKENIZED_DIR, base_model: str = BASE_MODEL_DIR) -> str:
     """What a checkpoint must match to be resumed: every param and the training data and base weights."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
-    for path in (TOKENIZED_DIR / "train.jsonl", Path(BASE_MODEL_DIR) / "model.safetensors"):
+    for path in (tokenized / "train.jsonl", Path(base_model) / "model.safetensors"):
         digest.update(sha256_of(path).encode())
     return digest.hexdigest()
 
@@ -72,46 +69,62 @@ def relaunch(params: dict) -> None:
                               f"--nproc-per-node={processes}", "-m", "nerflow.train"])
 
 
-def classification_scorer(params: dict, pad_id: int):
+def classification_scorer(params: dict, pad_id: int, tokenized: Path = TOKENIZED_DIR):
     """evaluate(model) -> (dev accuracy, dev loss), as the evaluate stage scores it."""
-    windows = read_jsonl(TOKENIZED_DIR / "dev.jsonl")
+    windows = read_jsonl(tokenized / "dev.jsonl")
     gold = torch.tensor([w["labels"] for w in windows])
 
     def evaluate(model):
-        probabilities, dev_loss = predict_classes(model, windows, params["eval_batch_size"],
-                                                                      pad_id, loss=True)
+        probabilities, dev_loss = predict_classes(model, windows, params["eval_batch_size"], pad_id, loss=True)
         return (probabilities.argmax(-1) == gold).float().mean().item(), dev_loss
 
     return evaluate
+
+
+def train_model(params: dict, labels: list, pad_id: int, tokenized: Path = TOKENIZED_DIR,
+                processed: Path = PROCESSED_DIR, base_model: str = BASE_MODEL_DIR, checkpoint: Path = None,
+                progress: bool = True):
+    """Fine-tune the base model on tokenized/train.jsonl as this stage does, choosing the epoch on dev.
+    Returns (model with the best epoch's weights, not yet merged; Outcome; the dev metric's name). On a
+    process of a multi-process run other than the main one, the model is None."""
+    task = classification.task_of(params)
+    model = load_base_model(params, labels, base_model,
+                            AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification)
+    trainable, total = parameter_counts(model)
+    print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "
+          f"({100 * trainable / total:.2f}%)")
+    windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(tokenized / "train.jsonl")]
+    resumable = dict(checkpoint=checkpoint, fingerprint=fingerprint(params, tokenized, base_model) if checkpoint else "")
+    if task == "ner":
+        # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
+        with open(processed / "train.jsonl", encoding="utf-8") as f:
+            sentences = sum(1 for _ in f)
+        outcome = fit(model, windows, params, pad_id, dev_scorer(params, labels, pad_id, tokenized, processed),
+                      tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences,
+                      progress=progress, **resumable)
+        metric = "dev_f1"
+    else:
+        outcome = fit(model, windows, params, pad_id, classification_scorer(params, pad_id, tokenized),
+                      metric="dev_accuracy", progress=progress, **resumable)
+        metric = "dev_accuracy"
+    if outcome.best_state is None:
+        return None, outcome, metric
+    model.load_state_dict(outcome.best_state)
+    return model, outcome, metric
 
 
 def main():
     params = load_params()
     relaunch(params)
     set_threads(params)  # before torch runs anything
-    task = classification.task_of(params)
+    from dvclive import Live  # here, not at the top: train_model runs where DVC is not installed (scripts/gpu_recipe.py)
+
     labels = json.loads((PROCESSED_DIR / "labels.json").read_text())
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
-    model = load_base_model(params, labels, BASE_MODEL_DIR,
-                            AutoModelForTokenClassification if task == "ner" else AutoModelForSequenceClassification)
-    trainable, total = parameter_counts(model)
-    print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "
-          f"({100 * trainable / total:.2f}%)")
-    windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")]
-    if task == "ner":
-        # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
-        sentences = json.loads(Path(TOKENIZE_METRICS).read_text())["train"]["sentences"]
-        outcome = fit(model, windows, params, tokenizer.pad_token_id, dev_scorer(params, labels, tokenizer.pad_token_id),
-                      checkpoint=CHECKPOINT, fingerprint=fingerprint(params),
-                      tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences)
-        metric, extra = "dev_f1", {"constrained_decoding": params["constrained_decoding"]}
-    else:
-        outcome = fit(model, windows, params, tokenizer.pad_token_id, classification_scorer(params, tokenizer.pad_token_id),
-                      checkpoint=CHECKPOINT, fingerprint=fingerprint(params), metric="dev_accuracy")
-        metric, extra = "dev_accuracy", {}
-    if outcome.best_state is None:  # not the main process of a multi-process run: it writes nothing
+    model, outcome, metric = train_model(params, labels, tokenizer.pad_token_id, checkpoint=CHECKPOINT)
+    if model is None:  # not the main process of a multi-process run: it writes nothing
         return
-    model.load_state_dict(outcome.best_state)
+    trainable, total = parameter_counts(model)
     model = merged(model)  # LoRA: adapters merged in, so models/ner is a plain transformers model like any other
     with atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
@@ -127,8 +140,9 @@ def main():
         tokenizer.save_pretrained(out)
         # How the tokenize stage made the windows and how tags are decoded: `nerflow predict` does the same.
         settings = json.loads((TOKENIZED_DIR / "settings.json").read_text())
+        extra = {"constrained_decoding": params["constrained_decoding"]} if metric == "dev_f1" else {}
         write_json_atomic(out / "nerflow.json", {**settings, **extra})
-        render = render_model_card if task == "ner" else render_classifier_card
+        render = render_model_card if metric == "dev_f1" else render_classifier_card
         write_text_atomic(out / "README.md", render(
             params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
             {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.score_by_epoch, outcome.best_epoch,
