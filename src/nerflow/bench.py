@@ -96,10 +96,10 @@ def hand_loop(model, windows, params, width=None, grouped=False):
 
 @functools.cache
 def pieces_per_sentence() -> float:
-    """The train stage's batch unit: a batch holds about batch_size x this many pieces, so that a window of
-    document context, holding several sentences, counts as several (train.py)."""
-    sentences = len(read_jsonl(PROCESSED_DIR / "train.jsonl"))
-    return sum(len(w["input_ids"]) for w in read_jsonl(TOKENIZED_DIR / "train.jsonl")) / sentences
+    """The train stage's batch unit over all of train, whatever subset a path trains on."""
+    from nerflow import train
+
+    return train.pieces_per_sentence(read_jsonl(TOKENIZED_DIR / "train.jsonl"), PROCESSED_DIR)
 
 
 def project_path(model, windows, params, **engine):

@@ -81,6 +81,14 @@ def classification_scorer(params: dict, pad_id: int, tokenized: Path = TOKENIZED
     return evaluate
 
 
+def pieces_per_sentence(windows: list, processed: Path = PROCESSED_DIR) -> float:
+    """NER's batch unit: a batch holds about batch_size sentences' worth of tokens, whether windows hold one
+    sentence or several (document context)."""
+    with open(processed / "train.jsonl", encoding="utf-8") as f:
+        sentences = sum(1 for _ in f)
+    return sum(len(w["input_ids"]) for w in windows) / sentences
+
+
 def train_model(params: dict, labels: list, pad_id: int, tokenized: Path = TOKENIZED_DIR,
                 processed: Path = PROCESSED_DIR, base_model: str = BASE_MODEL_DIR, checkpoint: Path = None,
                 progress: bool = True):
@@ -96,12 +104,8 @@ def train_model(params: dict, labels: list, pad_id: int, tokenized: Path = TOKEN
     windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in read_jsonl(tokenized / "train.jsonl")]
     resumable = dict(checkpoint=checkpoint, fingerprint=fingerprint(params, tokenized, base_model) if checkpoint else "")
     if task == "ner":
-        # A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several.
-        with open(processed / "train.jsonl", encoding="utf-8") as f:
-            sentences = sum(1 for _ in f)
         outcome = fit(model, windows, params, pad_id, dev_scorer(params, labels, pad_id, tokenized, processed),
-                      tokens_per_example=sum(len(w["input_ids"]) for w in windows) / sentences,
-                      progress=progress, **resumable)
+                      tokens_per_example=pieces_per_sentence(windows, processed), progress=progress, **resumable)
         metric = "dev_f1"
     else:
         outcome = fit(model, windows, params, pad_id, classification_scorer(params, pad_id, tokenized),
@@ -140,9 +144,10 @@ def main():
         tokenizer.save_pretrained(out)
         # How the tokenize stage made the windows and how tags are decoded: `nerflow predict` does the same.
         settings = json.loads((TOKENIZED_DIR / "settings.json").read_text())
-        extra = {"constrained_decoding": params["constrained_decoding"]} if metric == "dev_f1" else {}
+        ner = classification.task_of(params) == "ner"
+        extra = {"constrained_decoding": params["constrained_decoding"]} if ner else {}
         write_json_atomic(out / "nerflow.json", {**settings, **extra})
-        render = render_model_card if metric == "dev_f1" else render_classifier_card
+        render = render_model_card if ner else render_classifier_card
         write_text_atomic(out / "README.md", render(
             params, sha256_of(Path(BASE_MODEL_DIR) / "model.safetensors"),
             {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, outcome.score_by_epoch, outcome.best_epoch,
