@@ -2,9 +2,10 @@
 
     python scripts/step_cost.py NAME TOKENIZED_TRAIN_JSONL[.gz] ATTENTION_DROPOUT   # none: the model's own
 
-The batches are the train stage's token-budget batches (batch_size 32 sentences' worth of pieces, seed 42);
-43 of them, drawn at random, are trained in eager padded steps (forward, backward, clipping, AdamW) on 2
-threads, the first 3 not timed. Prints one JSON line: batches an epoch, pieces, seconds a step, and the
+The batches are the train stage's token-budget batches (params.yaml's batch_size in sentences' worth of
+pieces, its seed); 43 of them, drawn at random, are trained with the train stage's own CPU step
+(finetune.eager_step: forward, backward, clipping, AdamW with its weight-decay groups) on 2 threads, the
+first 3 not timed. Prints one JSON line: batches an epoch, pieces, seconds a step, and the
 epoch's estimated seconds (seconds a step x batches), dev scoring not included. A sample, not a whole run:
 it compares tokenizations (window length, context) without training each for 20 minutes. Run it alone.
 """
@@ -14,13 +15,17 @@ import json
 import random
 import sys
 import time
+from functools import partial
 
 import torch
+from accelerate import Accelerator
 
-from nerflow.batching import collate, model_inputs, token_budget_batches
-from nerflow.files import read_jsonl
-from nerflow.finetune import load_base_model
+from nerflow.align import load_tokenizer
+from nerflow.batching import collate, token_budget_batches
+from nerflow.finetune import eager_step, load_base_model, optimizer_for
+from nerflow.inference import autocast_for
 from nerflow.params import load_params
+from nerflow.train import pieces_per_sentence
 
 SAMPLED, UNTIMED = 43, 3
 
@@ -31,22 +36,22 @@ def main():
     params = load_params("params.yaml")
     params["attention_dropout"] = None if dropout == "none" else float(dropout)
     labels = json.load(open("data/processed/labels.json"))
-    sentences = len(read_jsonl("data/processed/train.jsonl"))
     with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         windows = [json.loads(line) for line in f]
     lengths = [len(w["input_ids"]) for w in windows]
-    batches = token_budget_batches(lengths, params["batch_size"], 42, sum(lengths) / sentences)
-    model = load_base_model(params, labels, "data/base_model")
+    pad_id = load_tokenizer("data/base_model").pad_token_id
+    batches = token_budget_batches(lengths, params["batch_size"], params["seed"], pieces_per_sentence(windows))
+    accelerator = Accelerator(cpu=True)
+    model = accelerator.prepare(load_base_model(params, labels, "data/base_model"))
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optimizer = optimizer_for(model, params, cuda=False, capturable=False)
+    autocast = partial(autocast_for, accelerator.device, False)
+    loss_sum = torch.zeros(())
     timed = []
     for k, b in enumerate(random.Random(0).sample(range(len(batches)), SAMPLED)):
-        batch = collate([windows[i] for i in batches[b]], pad_id=0)
+        batch = collate([windows[i] for i in batches[b]], pad_id=pad_id)
         start = time.perf_counter()
-        model(**model_inputs(batch), labels=batch["labels"]).loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        eager_step(accelerator, model, optimizer, batch, float(params["max_grad_norm"]), loss_sum, autocast)
         if k >= UNTIMED:
             timed.append((time.perf_counter() - start, batch["input_ids"].numel()))
     per_step = sum(s for s, _ in timed) / len(timed)
