@@ -1,6 +1,6 @@
 """What one epoch of the train stage's CPU steps would cost for a tokenization, from a sample of its batches:
 
-    python scripts/step_cost.py NAME TOKENIZED_TRAIN_JSONL[.gz] ATTENTION_DROPOUT   # none: the model's own
+    python scripts/step_cost.py NAME TOKENIZED_TRAIN_JSONL ATTENTION_DROPOUT   # none: the model's own
 
 The batches are the train stage's token-budget batches (params.yaml's batch_size in sentences' worth of
 pieces, its seed); 43 of them, drawn at random, are trained with the train stage's own CPU step
@@ -10,7 +10,6 @@ epoch's estimated seconds (seconds a step x batches), dev scoring not included. 
 it compares tokenizations (window length, context) without training each for 20 minutes. Run it alone.
 """
 
-import gzip
 import json
 import random
 import sys
@@ -22,6 +21,7 @@ from accelerate import Accelerator
 
 from nerflow.align import load_tokenizer
 from nerflow.batching import collate, token_budget_batches
+from nerflow.files import read_jsonl
 from nerflow.finetune import eager_step, load_base_model, optimizer_for
 from nerflow.inference import autocast_for
 from nerflow.params import load_params
@@ -36,8 +36,7 @@ def main():
     params = load_params("params.yaml")
     params["attention_dropout"] = None if dropout == "none" else float(dropout)
     labels = json.load(open("data/processed/labels.json"))
-    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
-        windows = [json.loads(line) for line in f]
+    windows = read_jsonl(path)
     lengths = [len(w["input_ids"]) for w in windows]
     pad_id = load_tokenizer("data/base_model").pad_token_id
     batches = token_budget_batches(lengths, params["batch_size"], params["seed"], pieces_per_sentence(windows))
