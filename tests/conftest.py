@@ -1,9 +1,59 @@
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+# --- a stage run in a folder holding params.yaml and data/raw ------------------------------------------------
+
+def project(tmp_path, raw: dict, **dataset) -> Path:
+    """A folder with params.yaml (dataset block: source local plus `dataset`) and data/raw/{name} files."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": {"source": "local", **dataset}}))
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    for name, content in raw.items():
+        (tmp_path / "data" / "raw" / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return tmp_path
+
+
+def preprocess(folder):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    return subprocess.run([sys.executable, "-m", "nerflow.preprocess"], cwd=folder, env=env, capture_output=True, text=True)
+
+
+def succeeds(folder) -> str:
+    result = preprocess(folder)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def records(folder, split) -> list:
+    return [json.loads(line) for line in (folder / f"data/processed/{split}.jsonl").read_text().splitlines()]
+
+
+def data_metrics(folder) -> dict:
+    return json.loads((folder / "metrics/data.json").read_text())
+
+
+def fails(folder) -> str:
+    """Run preprocess expecting failure; check that nothing at all was written; return its message."""
+    result = preprocess(folder)
+    assert result.returncode != 0
+    assert result.stderr.startswith("preprocess: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert [p.name for p in (folder / "data").iterdir()] == ["raw"]  # no data/processed, no temporary folder
+    assert not (folder / "metrics").exists()
+    return result.stderr
+
+
+
 
 
 def fixture_words() -> set:

@@ -22,8 +22,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_csv_rows_keep_their_file_line_across_quoted_line_breaks_and_compression(tmp_path):
-    examples, dropped = classification.read_examples(FIXTURES / "reviews/test.csv", REVIEWS, "test.csv", ["plot"])
+    examples, counts = classification.read_examples(FIXTURES / "reviews/test.csv", REVIEWS, "test.csv", ["plot"])
     lines = (FIXTURES / "reviews/test.csv").read_text().splitlines()
+    dropped = counts["dropped"]["drop_labels"]
+    assert counts["records"] == len(examples) + dropped
     quoted = next(e for e in examples if e.text.startswith('a "quoted" review,\nover two lines'))
     assert lines[quoted.line - 1].startswith('rotten,"a ""quoted"" review,') or lines[quoted.line - 1].startswith('fresh,"a')
     after = examples[examples.index(quoted) + 1]
@@ -37,18 +39,19 @@ def test_csv_rows_keep_their_file_line_across_quoted_line_breaks_and_compression
 
 
 def test_jsonl_pairs_and_dropped_labels():
-    examples, dropped = classification.read_examples(FIXTURES / "pairs/test.jsonl", PAIRS, "test.jsonl", ["-"])
+    examples, counts = classification.read_examples(FIXTURES / "pairs/test.jsonl", PAIRS, "test.jsonl", ["-"])
     records = [json.loads(line) for line in (FIXTURES / "pairs/test.jsonl").read_text().splitlines()]
     kept = [r for r in records if r["gold_label"] != "-"]
-    assert dropped == len(records) - len(kept) > 0
+    assert counts == {"records": len(records), "dropped": {"drop_labels": len(records) - len(kept)}}
+    assert len(records) > len(kept)
     assert [(e.text, e.text_pair, e.label) for e in examples] == [(r["sentence1"], r["sentence2"], r["gold_label"]) for r in kept]
     assert examples[0].line == 1 + next(i for i, r in enumerate(records) if r["gold_label"] != "-")
 
 
 @pytest.mark.parametrize("content, line, problem", [
     ("category,text\nfresh,good film\nrotten,\n", 3, "empty text"),
-    ("category,text\nfresh,good film\nrotten\n", 3, "empty text"),  # a short row reads as empty
-    ("category,text\nfresh,good film\nrotten,bad,film\n", 3, "Expected 2 fields"),
+    ("category,text\nfresh,good film\nrotten\n", 3, "1 fields, expected 2"),
+    ("category,text\nfresh,good film\nrotten,bad,film\n", 3, "3 fields, expected 2"),
     ("category,text\nfresh,good film\n,no label\n", 3, "empty label"),
 ])
 def test_bad_rows_are_named_by_file_and_line(tmp_path, content, line, problem):

@@ -50,7 +50,12 @@ def test_reviews_repro_scores_every_labelled_example(reviews):
     metrics = json.loads((repo / "metrics/eval.json").read_text())
     tokenized = json.loads((repo / "metrics/tokenize.json").read_text())
     assert metrics["test"]["examples"] == data["test"]["examples"] == labelled_rows(FIXTURES / "reviews/test.csv", "category", "plot")
-    assert data["test"]["dropped"] > 0 and data["train"]["dropped"] > 0
+    assert data["test"]["dropped"]["drop_labels"] > 0 and data["train"]["dropped"]["drop_labels"] > 0
+    split_off = data["train"]["split_off"]
+    assert split_off == {"dev": data["dev"]["examples"]} and data["dev"]["records"] == 0  # no dev file: split off train
+    for split in ("train", "test"):  # every record read is kept, dropped for its label, or split off
+        counts = data[split]
+        assert counts["records"] == counts["examples"] + sum(counts["dropped"].values()) + sum(counts.get("split_off", {}).values())
     assert set(metrics["dev"]["per_class"]) == {"fresh", "rotten"} == set(data["train"]["labels"])
     for split in ("dev", "test"):
         scores = metrics[split]

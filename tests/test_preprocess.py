@@ -1,59 +1,16 @@
 """Stage preprocess end to end (a subprocess in a temp dir holding params.yaml and data/raw), and split_train."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import data_metrics, fails, project, records, succeeds
 
 from nerflow.conll import Sentence
 from nerflow.preprocess import split_train
 
-ROOT = Path(__file__).resolve().parents[1]
 DISEASE = Path(__file__).parent / "fixtures" / "disease"  # tab-separated IOB1: index, token, tag, source
-
-
-def project(tmp_path, raw: dict, **dataset) -> Path:
-    """A folder with params.yaml (dataset block: source local plus `dataset`) and data/raw/{name} files."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": {"source": "local", **dataset}}))
-    (tmp_path / "data" / "raw").mkdir(parents=True)
-    for name, content in raw.items():
-        (tmp_path / "data" / "raw" / name).write_bytes(content if isinstance(content, bytes) else content.encode())
-    return tmp_path
-
-
-def preprocess(folder):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    return subprocess.run([sys.executable, "-m", "nerflow.preprocess"], cwd=folder, env=env, capture_output=True, text=True)
-
-
-def succeeds(folder) -> str:
-    result = preprocess(folder)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def records(folder, split) -> list:
-    return [json.loads(line) for line in (folder / f"data/processed/{split}.jsonl").read_text().splitlines()]
-
-
-def data_metrics(folder) -> dict:
-    return json.loads((folder / "metrics/data.json").read_text())
-
-
-def fails(folder) -> str:
-    """Run preprocess expecting failure; check that nothing at all was written; return its message."""
-    result = preprocess(folder)
-    assert result.returncode != 0
-    assert result.stderr.startswith("preprocess: "), result.stderr
-    assert "Traceback" not in result.stderr
-    assert [p.name for p in (folder / "data").iterdir()] == ["raw"]  # no data/processed, no temporary folder
-    assert not (folder / "metrics").exists()
-    return result.stderr
 
 
 def jsonl(*sentences) -> str:
@@ -76,9 +33,9 @@ def test_tab_separated_iob1_disease_file(tmp_path):
     assert records(folder, "test")[0]["tags"] == ["B-DISEASE", "I-DISEASE", "B-DISEASE", "O", "B-DISEASE"]
     assert json.loads((folder / "data/processed/labels.json").read_text()) == ["O", "B-DISEASE", "I-DISEASE"]
     assert data_metrics(folder) == {  # counted by hand; no extra keys with default repair and unknown_labels
-        "train": {"sentences": 3, "tokens": 18, "documents": 1, "entities": {"DISEASE": 5}},
-        "dev": {"sentences": 1, "tokens": 4, "documents": 1, "entities": {"DISEASE": 1}},
-        "test": {"sentences": 1, "tokens": 5, "documents": 1, "entities": {"DISEASE": 3}}}
+        "train": {"records": 3, "sentences": 3, "dropped": {}, "tokens": 18, "documents": 1, "entities": {"DISEASE": 5}},
+        "dev": {"records": 1, "sentences": 1, "dropped": {}, "tokens": 4, "documents": 1, "entities": {"DISEASE": 1}},
+        "test": {"records": 1, "sentences": 1, "dropped": {}, "tokens": 5, "documents": 1, "entities": {"DISEASE": 3}}}
 
 
 def test_disease_file_with_the_default_columns_fails(tmp_path):
@@ -245,7 +202,13 @@ def test_train_examples_keeps_the_first_train_sentences_after_dev_and_test_are_s
     assert records(cut, "train") == records(whole, "train")[:5]
     for name in ("dev", "test"):  # the same dev and test whatever the limit
         assert records(cut, name) == records(whole, name)
-    assert data_metrics(cut)["train"]["sentences"] == 5
+    whole_counts, cut_counts = data_metrics(whole)["train"], data_metrics(cut)["train"]
+    assert cut_counts["sentences"] == 5 and cut_counts["records"] == whole_counts["records"] == 12 * 2
+    assert cut_counts["dropped"] == {"train_examples": whole_counts["sentences"] - 5}  # read, then left out: counted
+    assert cut_counts["split_off"] == whole_counts["split_off"] == {"dev": len(records(cut, "dev")),
+                                                                     "test": len(records(cut, "test"))}
+    assert whole_counts["records"] == whole_counts["sentences"] + sum(whole_counts["split_off"].values())
+    assert data_metrics(cut)["dev"]["records"] == 0  # no dev file: split off train
     bad = project(tmp_path / "bad", {"train.jsonl": TWELVE_DOCS}, train_examples=0)
     assert "dataset.train_examples is 0" in fails(bad)
 
@@ -262,9 +225,11 @@ def test_classification_tables_split_limit_and_name_unknown_labels(tmp_path):
     lines = [r["line"] for r in train + dev + test]
     assert len(set(lines)) == len(lines) and all(2 <= n <= 21 for n in lines)  # each row once, by its file line
     assert all(r["text"] == f"review number {r['line'] - 2}" for r in train + dev + test)
-    assert data_metrics(folder)["train"] == {"examples": 4, "labels": {"fresh": sum(r["label"] == "fresh" for r in train),
-                                                                       "rotten": sum(r["label"] == "rotten" for r in train)},
-                                             "dropped": 1}
+    # 21 records: 1 plot row dropped for its label, 5 + 5 split off, 4 kept and 6 beyond train_examples.
+    assert data_metrics(folder)["train"] == {"records": 21, "examples": 4, "dropped": {"drop_labels": 1, "train_examples": 6},
+                                             "split_off": {"dev": 5, "test": 5},
+                                             "labels": {"fresh": sum(r["label"] == "fresh" for r in train),
+                                                        "rotten": sum(r["label"] == "rotten" for r in train)}}
     unknown = project(tmp_path / "unknown", {"train.csv": "label,text\nfresh,a\nrotten,b\n", "dev.csv": "label,text\nfresh,c\nmeh,d\n"},
                       format="csv")
     params = yaml.safe_load((unknown / "params.yaml").read_text())

@@ -68,7 +68,7 @@ def test_preprocess_writes_splits_and_stats(tmp_path):
     project = project_with_raw(tmp_path, {})
     assert run_stage("preprocess", project).returncode == 0
     stats = yaml.safe_load((project / "metrics" / "data.json").read_text())
-    assert stats["train"] == {"sentences": 10, "tokens": 72, "documents": 3,  # counted by hand
+    assert stats["train"] == {"records": 10, "sentences": 10, "dropped": {}, "tokens": 72, "documents": 3,  # counted by hand
                               "entities": {"LOC": 9, "MISC": 3, "ORG": 7, "PER": 6}}
     assert (project / "data/processed/labels.json").read_text().startswith('[\n  "O",\n  "B-LOC"')
 

@@ -6,8 +6,8 @@ each stage hands these tasks to the functions here. The model side is where NER'
 probabilities in nerflow.inference (predict_classes), the raw-text Classifier in nerflow.predict.
 
 Data: CSV, TSV or JSON lines, optionally compressed (raw file names: nerflow.rawfiles), with a header row
-(CSV/TSV) or keys (JSONL) naming the text, second-text and label columns (`dataset.columns`). Tables are
-parsed with pandas; the bytes are decompressed and decoded first, so that a non-UTF-8 byte is reported by line.
+(CSV/TSV) or keys (JSONL) naming the text, second-text and label columns (`dataset.columns`). Tables are read
+exactly, record by record, with the quoting of `dataset.quoting` (nerflow.tables).
 
 Length: an example is one input, [CLS] text [SEP] (text_pair [SEP]), cut to `max_length` pieces (for a pair,
 the longer text loses pieces first: transformers' "longest_first"). A label belongs to the whole text, so
@@ -17,18 +17,16 @@ are counted in metrics/tokenize.json (`truncated`).
 Scores: accuracy, macro-F1, and precision/recall/F1/support per class (scikit-learn), on dev and test.
 """
 
-import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from nerflow.conll import MAX_REPORTED, DataError, json_lines
-from nerflow.rawfiles import raw_format, read_raw
+from nerflow.rawfiles import raw_format
+from nerflow.tables import read_rows
 
 TASKS = ("text-classification", "pair-classification")
-DELIMITERS = {"csv": ",", "tsv": "\t", "jsonl": None}  # dataset.format -> CSV delimiter (None: JSON lines)
 DEFAULT_COLUMNS = {"text": "text", "text_pair": None, "label": "label"}
 EXAMPLES_REPORTED = 3  # examples shown for each confusion in the error report
 
@@ -65,73 +63,39 @@ def columns_of(dataset: dict, task: str) -> dict:
     return columns
 
 
-def read_text(path: Path, name: str) -> str:
-    """The file's text, decompressed as its suffix says (nerflow.rawfiles) and decoded as UTF-8 (a BOM is
-    dropped); DataError names the line of a byte that is not UTF-8."""
-    try:
-        data = read_raw(path)
-    except ValueError as error:
-        raise DataError(name, [(1, "damaged", str(error))]) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise DataError(name, [(line, "not UTF-8", f"not UTF-8 ({error.reason} at byte {error.start}); "
-                                                   "save the file as UTF-8")]) from None
-
-
-def read_table(path: Path, columns: dict, name: str) -> pandas.DataFrame:
-    """The file as strings, one row per example, with a `line` column: where each row starts in the file."""
-    table = raw_format(path)
-    if table not in DELIMITERS:
-        raise DataError(name, [(1, "format", f"{table} is not a table: classification reads csv, tsv or jsonl "
-                                             "(dataset.format)")])
-    if DELIMITERS[table] is None:
-        records, problems = [], []
+def read_records(path: Path, columns: dict, name: str, quoting: str = "auto"):
+    """Yield (line, {column: value}) for each record of a CSV, TSV (nerflow.tables: exact, by line) or JSON-lines
+    file, with the columns of `columns` (a JSON record without one reads it as None)."""
+    wanted = [c for c in columns.values() if c]
+    if raw_format(path) == "jsonl":
+        problems = []
         for number, record in json_lines(path, problems):
             if not isinstance(record, dict):
                 problems.append((number, "not an object", "expected a JSON object a line"))
-                continue
-            records.append({**{k: record.get(k) for k in columns.values() if k}, "line": number})
+            elif not problems:
+                yield number, {c: record.get(c) for c in wanted}
         if problems:
             raise DataError(name, problems)
-        frame = pandas.DataFrame.from_records(records)
-        for column in (c for c in columns.values() if c):
-            if column not in frame:
-                frame[column] = None
-        return frame
-    text = read_text(path, name)
-    try:
-        frame = pandas.read_csv(io.StringIO(text), sep=DELIMITERS[table], dtype=str, keep_default_na=False)
-    except pandas.errors.ParserError as error:  # "Expected 4 fields in line 7, saw 5"
-        raise DataError(name, [(line_in(str(error)), "wrong column count", f"{error}".split(". ", 1)[-1])]) from None
-    except pandas.errors.EmptyDataError:
-        raise DataError(name, [(1, "empty file", "no header and no rows")]) from None
-    missing = [c for c in columns.values() if c and c not in frame.columns]
+        return
+    rows = read_rows(path, quoting, name)
+    header, _ = next(rows)
+    missing = [c for c in wanted if c not in header]
     if missing:
         raise DataError(name, [(1, "missing column", f"no column {missing[0]!r} in the header "
-                                                      f"({', '.join(map(repr, frame.columns))}); "
-                                                      "set dataset.columns in params.yaml")])
-    # A quoted field may hold line breaks: each row starts after the previous row's lines.
-    starts, line = [], 2
-    for row in frame.itertuples(index=False):
-        starts.append(line)
-        line += 1 + sum(value.count("\n") for value in row)
-    frame["line"] = starts
-    return frame
+                                                      f"({', '.join(map(repr, header))}); set dataset.columns in params.yaml")])
+    index = {c: header.index(c) for c in wanted}
+    for line, fields in rows:
+        yield line, {c: fields[i] for c, i in index.items()}
 
 
-def line_in(message: str) -> int:
-    words = message.replace(",", " ").split()
-    return next((int(words[i + 1]) for i, w in enumerate(words[:-1]) if w == "line" and words[i + 1].isdigit()), 1)
-
-
-def read_examples(path: Path, columns: dict, name: str, drop_labels=()) -> tuple:
-    """(examples, rows dropped for their label) of one file; DataError lists every problem by line: a missing or
-    empty text, second text or label (a row with fewer columns than the header reads as empty)."""
-    frame = read_table(path, columns, name)
+def read_examples(path: Path, columns: dict, name: str, drop_labels=(), quoting: str = "auto") -> tuple:
+    """(examples, counts) of one file, where counts = {"records": records read, "dropped": {reason: n}}: every
+    record is an example or dropped for a reason (`drop_labels`: its label is one of dataset.drop_labels).
+    DataError lists every problem by line: a missing or empty text, second text or label."""
     examples, problems, dropped = [], [], 0
-    for row in frame.to_dict("records"):
+    records = 0
+    for line, row in read_records(path, columns, name, quoting):
+        records += 1
         label = row[columns["label"]]
         if label is not None and str(label) in drop_labels:
             dropped += 1
@@ -141,15 +105,15 @@ def read_examples(path: Path, columns: dict, name: str, drop_labels=()) -> tuple
             fields["text_pair"] = row[columns["text_pair"]]
         empty = [key for key, value in fields.items() if value is None or not str(value).strip()]
         if empty:
-            problems.append((row["line"], "empty field", f"empty {empty[0]} (column {columns[empty[0]]!r})"))
+            problems.append((line, "empty field", f"empty {empty[0]} (column {columns[empty[0]]!r})"))
             continue
-        examples.append(Example(line=row["line"], **{k: str(v) for k, v in fields.items()}))
+        examples.append(Example(line=line, **{k: str(v) for k, v in fields.items()}))
     if not examples and not problems:
         problems.append((1, "no examples", "no examples" + (f" left after dropping labels {list(drop_labels)}"
                                                             if dropped else "")))
     if problems:
         raise DataError(name, problems)
-    return examples, dropped
+    return examples, {"records": records, "dropped": {"drop_labels": dropped}}
 
 
 def unknown_labels(examples: list, labels: list, name: str) -> list:

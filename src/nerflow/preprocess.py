@@ -16,6 +16,7 @@ from nerflow.files import SPLITS, atomic_dir, write_json_atomic, write_jsonl
 from nerflow.formats import ReadOptions, find_split_file, read_split_file
 from nerflow.params import load_params
 from nerflow.rawfiles import raw_file
+from nerflow.tables import quoting_of
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = "data/processed"
@@ -26,7 +27,6 @@ UNKNOWN_LABEL_CHOICES = ("error", "O")
 
 def split_stats(sentences) -> dict:
     return {
-        "sentences": len(sentences),
         "tokens": sum(len(s.tokens) for s in sentences),
         "documents": len({s.doc for s in sentences}),
         "entities": tagging.entity_counts(s.tags for s in sentences),
@@ -180,14 +180,15 @@ def preprocess_classification(params: dict, task: str) -> None:
         columns = classification.columns_of(dataset, task)
         drop = [str(label) for label in dataset.get("drop_labels") or []]
         limit = train_examples(dataset)
+        quoting = quoting_of(dataset)
         paths = {split: raw_file(RAW_DIR, split) for split in SPLITS}
         if paths["train"] is None:
             raise ValueError(f"{RAW_DIR} holds no train file (.csv, .tsv or .jsonl); run the download stage first")
         names = {split: source_name(dataset, split, path) for split, path in paths.items() if path}
-        splits, dropped, errors = {}, {}, []
+        splits, read, errors = {}, {}, []
         for split, name in names.items():
             try:
-                splits[split], dropped[split] = classification.read_examples(paths[split], columns, name, drop)
+                splits[split], read[split] = classification.read_examples(paths[split], columns, name, drop, quoting)
             except DataError as error:
                 errors.append(str(error))
         if errors:  # every file's problems at once
@@ -207,16 +208,35 @@ def preprocess_classification(params: dict, task: str) -> None:
                   + ", ".join(f"{split} {len(splits[split])} examples" for split in SPLITS))
     except ValueError as error:
         raise SystemExit(f"preprocess: {error}") from None
-    if limit:
-        splits["train"] = splits["train"][:limit]
-    stats = {split: {"examples": len(splits[split]),
-                     "labels": {label: sum(e.label == label for e in splits[split]) for label in labels},
-                     "dropped": dropped.get(split, 0)} for split in SPLITS}
+    limit_train(splits, limit, read["train"])
+    stats = {split: {**accounting(read.get(split), "examples", splits, split, missing),
+                     "labels": {label: sum(e.label == label for e in splits[split]) for label in labels}}
+             for split in SPLITS}
     with atomic_dir(PROCESSED_DIR) as out:
         for split in SPLITS:
             write_jsonl(out / f"{split}.jsonl", (e.to_record() for e in splits[split]))
         write_json_atomic(out / "labels.json", labels)
     write_json_atomic(DATA_METRICS, stats)
+
+
+def limit_train(splits: dict, limit, read: dict) -> None:
+    """Keep the first `limit` train examples (dataset.train_examples; None: all), after dev and test are split off
+    so that they stay the same whatever the limit; the rest are counted in `read` as dropped for it."""
+    if limit and len(splits["train"]) > limit:
+        read["dropped"]["train_examples"] = len(splits["train"]) - limit
+        splits["train"] = splits["train"][:limit]
+
+
+def accounting(read, unit: str, splits: dict, split: str, split_off) -> dict:
+    """Where every record of a split's file went: records = kept (`unit`: sentences or examples) + dropped (by
+    reason) + split off to dev/test (train only). `read` is {"records", "dropped"} as the reader counted them
+    (None: the split has no file, it was split off train)."""
+    read = read or {"records": 0, "dropped": {}}
+    counts = {"records": read["records"], unit: len(splits[split]),
+              "dropped": {reason: n for reason, n in read["dropped"].items() if n}}
+    if split == "train" and split_off:
+        counts["split_off"] = {name: len(splits[name]) for name in split_off}
+    return counts
 
 
 def main():
@@ -232,6 +252,7 @@ def main():
         options = ReadOptions.from_params(dataset)
         limit = train_examples(dataset)
         splits, names = read_splits(dataset, options)
+        read = {split: {"records": len(sentences), "dropped": {}} for split, sentences in splits.items()}
         # From the whole train file, before any split, so split-off dev/test never hold unknown labels.
         labels = tagging.label_list(s.tags for s in splits["train"])
         missing = [split for split in SPLITS if split not in splits]
@@ -244,11 +265,11 @@ def main():
     except ValueError as error:
         raise SystemExit(f"preprocess: {error}") from None
     mapped = check_unknown_labels(splits, names, labels, on_unknown)
-    if limit:  # after dev/test are split off, so that they stay the same whatever the limit
-        splits["train"] = splits["train"][:limit]
+    limit_train(splits, limit, read["train"])
 
-    stats = {split: split_stats(splits[split]) for split in SPLITS}
-    for split in SPLITS:  # extra keys only for non-default options, so that the default output stays as it was
+    stats = {split: {**accounting(read.get(split), "sentences", splits, split, missing), **split_stats(splits[split])}
+             for split in SPLITS}
+    for split in SPLITS:  # extra keys only for non-default options
         if options.repair:
             stats[split]["repairs"] = report_repairs(splits[split], names.get(split, names["train"]), split)
         if on_unknown == "O" and split in mapped:

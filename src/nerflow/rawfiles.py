@@ -2,17 +2,18 @@
 
 A raw file is a byte copy of its source, named {split}{format suffix}{compression}: train.txt, dev.jsonl,
 train.csv.bz2. A source whose name ends in a compression suffix is not decompressed (its sha256 pin is of the
-compressed bytes) and its raw file keeps that suffix, from which readers (pandas, read_raw) infer how to
+compressed bytes) and its raw file keeps that suffix, from which readers (open_raw) infer how to
 decompress it. This module alone decides the names, so that readers do not re-derive them.
 """
 
 import bz2
 import gzip
+import io
 import lzma
 from pathlib import Path, PurePosixPath
 
 SUFFIX = {"conll": ".txt", "jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv"}  # dataset.format -> suffix
-COMPRESSIONS = (".bz2", ".gz", ".xz", ".zst")  # the suffixes pandas infers compression from
+COMPRESSIONS = (".bz2", ".gz", ".xz", ".zst")  # the compressions open_raw reads
 
 
 def raw_name(split: str, fmt: str, source: str) -> str:
@@ -40,27 +41,55 @@ def raw_format(path) -> str:
                      f"optionally followed by {', '.join(COMPRESSIONS)})")
 
 
+def open_raw(path):
+    """The raw file as a buffered binary stream, decompressed as its suffix says: read a line or a block at a
+    time, a file of any size is read in constant memory. Damage (bad data, cut short) is a ValueError naming the
+    file, raised where it is read."""
+    path, compression = Path(path), Path(path).suffix.lower()
+    if compression not in COMPRESSIONS:
+        return open(path, "rb")
+    if compression == ".zst":
+        try:
+            import zstandard  # not in the standard library before Python 3.14
+        except ImportError:
+            raise ValueError(f"{path} is zstd-compressed: reading it needs the zstandard package "
+                             "(pip install zstandard)") from None
+        # A stream reader: frames written by a stream (zstd -c) do not record their size.
+        stream = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    else:
+        stream = {".bz2": bz2.open, ".gz": gzip.open, ".xz": lzma.open}[compression](path, "rb")
+    return io.BufferedReader(_Decompressed(stream, path, compression), buffer_size=1 << 20)
+
+
+class _Decompressed(io.RawIOBase):
+    def __init__(self, stream, path, compression):
+        self.stream, self.path, self.compression = stream, path, compression
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        try:
+            data = self.stream.read(len(buffer))
+        except (OSError, EOFError, lzma.LZMAError) as error:  # bad data: OSError (bz2, gzip), cut short: EOFError
+            raise ValueError(self.damaged(error)) from None
+        except Exception as error:  # zstandard.ZstdError (the module may not be imported)
+            if type(error).__name__ != "ZstdError":
+                raise
+            raise ValueError(self.damaged(error)) from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def damaged(self, error) -> str:
+        return (f"{self.path}: damaged {self.compression} file ({error or 'cut short'}); fetch it again "
+                "(dvc repro -f download) or fix the source")
+
+    def close(self):
+        self.stream.close()
+        super().close()
+
+
 def read_raw(path) -> bytes:
     """The bytes of a raw file, decompressed as its suffix says; ValueError if they do not decompress."""
-    data, compression = Path(path).read_bytes(), Path(path).suffix.lower()
-    if compression not in COMPRESSIONS:
-        return data
-    try:
-        if compression == ".zst":
-            return zstd_decompress(data, path)
-        return {".bz2": bz2.decompress, ".gz": gzip.decompress, ".xz": lzma.decompress}[compression](data)
-    except (OSError, EOFError, lzma.LZMAError) as error:  # bad data: OSError (bz2, gzip), cut short: EOFError
-        raise ValueError(f"{path}: damaged {compression} file ({error or 'cut short'}); fetch it again "
-                         "(dvc repro -f download) or fix the source") from None
-
-
-def zstd_decompress(data: bytes, path) -> bytes:
-    try:
-        import zstandard  # not in the standard library before Python 3.14; pandas reads .zst with it too
-    except ImportError:
-        raise ValueError(f"{path} is zstd-compressed: reading it needs the zstandard package "
-                         "(pip install zstandard)") from None
-    try:  # a stream reader, as frames written by a stream (zstd -c) do not record their size
-        return zstandard.ZstdDecompressor().stream_reader(data).read()
-    except zstandard.ZstdError as error:
-        raise OSError(error) from None  # read_raw reports it as a damaged file, as for the other formats
+    with open_raw(path) as stream:
+        return stream.read()
