@@ -25,7 +25,7 @@ for change in sys.argv[3:]:
     node[last] = parse_yaml(value)  # 1e-3 is a float
 open(sys.argv[2], "w").write(yaml.safe_dump(params, sort_keys=False))
 PY
-(cd "$scratch" && python -m nerflow.preprocess >/dev/null && python -m nerflow.tokenize >/dev/null)
+(cd "$scratch" && python -m nerflow.stages.preprocess >/dev/null && python -m nerflow.stages.tokenize >/dev/null)
 mkdir -p "$out"
 rm -rf "$out/processed" "$out/tokenized"
 mv "$scratch/data/processed" "$out/processed"

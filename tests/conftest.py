@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,57 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+# --- a project: a git repository with a copy of this one, run with DVC -------------------------------------
+
+def run(args, cwd, env, check=True, input=None):
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, input=input)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args, cwd, env, check=True):
+    return run([sys.executable, "-m", "dvc", *args], cwd, env, check)
+
+
+def git(*args, cwd, env):
+    return run(["git", *args], cwd, env)
+
+
+def words_in(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip() and not line.startswith("-DOCSTART-"))
+
+
+def make_project(repo: Path, fixture: Path, model_dir: Path, top: dict = None, **dataset) -> dict:
+    """A git repository holding a copy of the project, with params pointed at `fixture` and `model_dir` (and
+    `top`'s top-level params)."""
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, repo / name)
+    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+    shutil.copytree(fixture, repo / "fixture")
+
+    from nerflow.params import load_params
+
+    params = load_params(repo / "params.yaml")
+    params["dataset"].update(source="local", sha256={}, **dataset)
+    params["model"] = str(model_dir)
+    params.update({**dict(max_length=16, window_overlap=4, epochs=2, min_steps=0, batch_size=2, eval_batch_size=8,
+                          lr=5e-4), **(top or {})})
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    env = dict(os.environ, PYTHONPATH=str(repo / "src"), DVC_NO_ANALYTICS="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="test@example.invalid",
+               GIT_COMMITTER_NAME="test", GIT_COMMITTER_EMAIL="test@example.invalid")
+    git("init", "-q", "-b", "main", cwd=repo, env=env)
+    git("add", "-A", cwd=repo, env=env)
+    git("commit", "-q", "-m", "project", cwd=repo, env=env)
+    return env
+
 
 
 # --- a stage run in a folder holding params.yaml and data/raw ------------------------------------------------
@@ -25,7 +77,7 @@ def project(tmp_path, raw: dict, **dataset) -> Path:
 
 def preprocess(folder):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    return subprocess.run([sys.executable, "-m", "nerflow.preprocess"], cwd=folder, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "nerflow.stages.preprocess"], cwd=folder, env=env, capture_output=True, text=True)
 
 
 def succeeds(folder) -> str:

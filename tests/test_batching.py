@@ -3,7 +3,7 @@ import random
 import pytest
 import torch
 
-from nerflow.batching import (TokenBudgetBatchSampler, collate, model_inputs, pack_rows, position_offset,
+from nerflow.training.batching import (TokenBudgetBatchSampler, collate, model_inputs, pack_rows, position_offset,
                               token_budget_batches, unpack)
 
 

@@ -1,7 +1,8 @@
 """The model card names what the model was trained from, the hub revision of its base model included, and how it was
 tuned."""
 
-from nerflow.card import render_model_card
+from nerflow.tasks.base import CardFacts
+from nerflow.tasks.ner import NER
 
 PARAMS = {"model": "user/encoder", "dataset": {"source": "local", "scheme": "iob2"}, "max_length": 16,
           "window_overlap": 4, "tuning": "full"}
@@ -10,8 +11,8 @@ LORA = {"tuning": "lora", "lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.1
 
 
 def card(parameters=(1000, 1000), **params) -> str:
-    return render_model_card({**PARAMS, **params}, "f" * 64, {"train.txt": "a" * 64}, ["O", "B-PER", "I-PER"],
-                             {1: 0.5}, 1, parameters)
+    return NER().card({**PARAMS, **params}, CardFacts("f" * 64, {"train.txt": "a" * 64}, ["O", "B-PER", "I-PER"],
+                                                     {1: 0.5}, 1, parameters))
 
 
 def test_card_records_the_hub_revision_of_the_base_model():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from nerflow import cli, report
+from nerflow.tools import cli, report
 
 ROOT = Path(__file__).resolve().parents[1]
 

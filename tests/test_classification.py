@@ -7,13 +7,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from nerflow import classification
-from nerflow.batching import collate
-from nerflow.conll import DataError
+from nerflow.tasks import classification, task_for
+from nerflow.training.batching import collate
+from nerflow.data.splits import Counts
+from nerflow.data.textfiles import DataError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REVIEWS = {"text": "text", "text_pair": None, "label": "category"}
 PAIRS = {"text": "sentence1", "text_pair": "sentence2", "label": "gold_label"}
+
+
+def read(path: Path, columns: dict, name: str, drop=()) -> tuple:
+    """(examples, counts) of one file, as the preprocess stage reads it."""
+    counts = Counts()
+    options = classification.ReadOptions(columns, tuple(drop), quoting="auto")
+    return classification.read_examples(path, options, name, counts), counts
 
 
 def write(path: Path, text: str) -> Path:
@@ -22,10 +30,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_csv_rows_keep_their_file_line_across_quoted_line_breaks_and_compression(tmp_path):
-    examples, counts = classification.read_examples(FIXTURES / "reviews/test.csv", REVIEWS, "test.csv", ["plot"])
+    examples, counts = read(FIXTURES / "reviews/test.csv", REVIEWS, "test.csv", ["plot"])
     lines = (FIXTURES / "reviews/test.csv").read_text().splitlines()
-    dropped = counts["dropped"]["drop_labels"]
-    assert counts["records"] == len(examples) + dropped
+    dropped = counts.dropped["drop_labels"]
+    assert counts.records == len(examples) + dropped
     quoted = next(e for e in examples if e.text.startswith('a "quoted" review,\nover two lines'))
     assert lines[quoted.line - 1].startswith('rotten,"a ""quoted"" review,') or lines[quoted.line - 1].startswith('fresh,"a')
     after = examples[examples.index(quoted) + 1]
@@ -35,14 +43,14 @@ def test_csv_rows_keep_their_file_line_across_quoted_line_breaks_and_compression
     # The same table compressed reads the same.
     packed = tmp_path / "test.csv.bz2"
     packed.write_bytes(bz2.compress((FIXTURES / "reviews/test.csv").read_bytes()))
-    assert classification.read_examples(packed, REVIEWS, "x", ["plot"])[0] == examples
+    assert read(packed, REVIEWS, "x", ["plot"])[0] == examples
 
 
 def test_jsonl_pairs_and_dropped_labels():
-    examples, counts = classification.read_examples(FIXTURES / "pairs/test.jsonl", PAIRS, "test.jsonl", ["-"])
+    examples, counts = read(FIXTURES / "pairs/test.jsonl", PAIRS, "test.jsonl", ["-"])
     records = [json.loads(line) for line in (FIXTURES / "pairs/test.jsonl").read_text().splitlines()]
     kept = [r for r in records if r["gold_label"] != "-"]
-    assert counts == {"records": len(records), "dropped": {"drop_labels": len(records) - len(kept)}}
+    assert (counts.records, counts.dropped) == (len(records), {"drop_labels": len(records) - len(kept)})
     assert len(records) > len(kept)
     assert [(e.text, e.text_pair, e.label) for e in examples] == [(r["sentence1"], r["sentence2"], r["gold_label"]) for r in kept]
     assert examples[0].line == 1 + next(i for i, r in enumerate(records) if r["gold_label"] != "-")
@@ -57,7 +65,7 @@ def test_jsonl_pairs_and_dropped_labels():
 def test_bad_rows_are_named_by_file_and_line(tmp_path, content, line, problem):
     path = write(tmp_path / "train.csv", content)
     with pytest.raises(DataError) as error:
-        classification.read_examples(path, REVIEWS, "train.csv", [])
+        read(path, REVIEWS, "train.csv", [])
     assert f"train.csv:{line}:" in str(error.value) and problem in str(error.value)
 
 
@@ -65,26 +73,26 @@ def test_non_utf8_missing_column_and_bad_json_are_named(tmp_path):
     path = tmp_path / "train.tsv"
     path.write_bytes("category\ttext\nfresh\tok\nrotten\tbad caf\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"train.tsv:3: not UTF-8"):
-        classification.read_examples(path, REVIEWS, "train.tsv", [])
+        read(path, REVIEWS, "train.tsv", [])
     with pytest.raises(DataError, match=r"no column 'category'.*dataset.columns"):
-        classification.read_examples(write(tmp_path / "a.csv", "label,text\nx,y\n"), REVIEWS, "a.csv", [])
+        read(write(tmp_path / "a.csv", "label,text\nx,y\n"), REVIEWS, "a.csv", [])
     with pytest.raises(DataError, match=r"b.jsonl:2: not JSON"):
-        classification.read_examples(write(tmp_path / "b.jsonl", '{"text": "a", "label": "x"}\n{oops\n'),
+        read(write(tmp_path / "b.jsonl", '{"text": "a", "label": "x"}\n{oops\n'),
                                      {"text": "text", "text_pair": None, "label": "label"}, "b.jsonl", [])
     with pytest.raises(DataError, match="conll is not a table"):
-        classification.read_examples(write(tmp_path / "c.txt", "x"), REVIEWS, "c.txt", [])
+        read(write(tmp_path / "c.txt", "x"), REVIEWS, "c.txt", [])
 
 
 def test_columns_must_match_the_task():
-    assert classification.columns_of({"columns": {"label": "category"}}, "text-classification")["label"] == "category"
+    assert classification.columns_of({"columns": {"label": "category"}}, pair=False)["label"] == "category"
     with pytest.raises(ValueError, match="text_pair"):
-        classification.columns_of({}, "pair-classification")
+        classification.columns_of({}, pair=True)
     with pytest.raises(ValueError, match="text_pair"):
-        classification.columns_of({"columns": PAIRS}, "text-classification")
+        classification.columns_of({"columns": PAIRS}, pair=False)
     with pytest.raises(ValueError, match="dataset.columns.texts"):
-        classification.columns_of({"columns": {"texts": "x"}}, "text-classification")
-    with pytest.raises(SystemExit, match="task is 'sentiment'"):
-        classification.task_of({"task": "sentiment"})
+        classification.columns_of({"columns": {"texts": "x"}}, pair=False)
+    with pytest.raises(ValueError, match="task is 'sentiment'"):
+        task_for({"task": "sentiment"})
 
 
 def test_unknown_dev_label_names_its_line():
@@ -140,7 +148,7 @@ def test_collate_takes_one_label_per_window_and_refuses_to_pack_them():
 def test_class_probabilities_come_back_in_input_order_and_equal_one_window_at_a_time(tiny_model_dir):
     from transformers import AutoModelForSequenceClassification
 
-    from nerflow.inference import predict_classes
+    from nerflow.training.inference import predict_classes
 
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=3).eval()

@@ -1,6 +1,7 @@
 import pytest
 
-from nerflow.conll import ConllError, DataError, Sentence, read_conll, write_conll
+from nerflow.data.textfiles import DataError
+from nerflow.tasks.ner.conll import Sentence, read_conll, write_conll
 
 
 def write(tmp_path, content, name="data.txt"):
@@ -107,7 +108,7 @@ def test_repair_turns_a_stray_i_into_b_and_keeps_where(tmp_path):
 ])
 def test_malformed_files_name_file_and_line(tmp_path, content, line, kind):
     path = write(tmp_path, content)
-    with pytest.raises(ConllError) as error:
+    with pytest.raises(DataError) as error:
         read_conll(path)
     message = str(error.value)
     assert f"{path}:{line}: " in message
@@ -117,17 +118,17 @@ def test_malformed_files_name_file_and_line(tmp_path, content, line, kind):
 
 def test_every_problem_is_reported_with_a_summary(tmp_path):
     path = write(tmp_path, "EU B-ORG\nrejects X\ncalls O O\n\nfoo Y\n")
-    message = str(pytest.raises(ConllError, read_conll, path, name="my.txt").value)
+    message = str(pytest.raises(DataError, read_conll, path, name="my.txt").value)
     assert "my.txt:2:" in message and "my.txt:3:" in message and "my.txt:5:" in message
     assert "3 problem(s) (column count: 1, invalid tag: 2)" in message
 
 
 def test_a_one_column_first_line_does_not_set_the_column_count(tmp_path):
     path = write(tmp_path, "Title\n\n1\tEU\tB-ORG\tx\n2\trejects\tO\tx\n")
-    message = str(pytest.raises(ConllError, read_conll, path, separator="\t", token_column=1, tag_column=2).value)
+    message = str(pytest.raises(DataError, read_conll, path, separator="\t", token_column=1, tag_column=2).value)
     assert f"{path}:1: one column only" in message and "1 problem(s)" in message  # not "4 columns, expected 2"
     path = write(tmp_path, "Title\n\nEU B-ORG\n")  # the columns asked for are checked on the next line
-    message = str(pytest.raises(ConllError, read_conll, path, tag_column=3).value)
+    message = str(pytest.raises(DataError, read_conll, path, tag_column=3).value)
     assert f"{path}:3: 2 columns: token_column 0 and tag_column 3 must be two different columns" in message
 
 

@@ -7,8 +7,9 @@ import random
 
 from conftest import FIXTURES
 
-from nerflow.align import IGNORE, Span, encode, plan_document, plan_windows, words_from_windows
-from nerflow.conll import read_conll
+from nerflow.tasks.ner.align import Span, encode, plan_document, plan_windows, words_from_windows
+from nerflow.training import IGNORE
+from nerflow.tasks.ner.conll import read_conll
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 LABEL2ID = {label: i for i, label in enumerate(LABELS)}

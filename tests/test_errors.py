@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nerflow.errors import (KINDS, Entity, classify_errors, confusion_records, entities, error_report_markdown,
-                            error_summary, per_type_f1_records)
-from nerflow.metrics import entity_scores
+from nerflow.tasks.base import f1_records
+from nerflow.tasks.ner.errors import (KINDS, Entity, classify_errors, confusion_records, entities, error_report_markdown,
+                                      error_summary)
+from nerflow.tasks.ner.metrics import entity_scores
 
 
 def only(analysis, **expected):
@@ -124,9 +125,9 @@ def test_counts_agree_with_seqeval():
     assert len(confusion_records(analysis)) == len(analysis.outcomes)
 
 
-def test_per_type_f1_records():
+def test_f1_records_of_entity_types():
     scores = entity_scores([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "O", "B-ORG"]])
-    assert per_type_f1_records(scores["per_type"]) == [
+    assert f1_records(scores["per_type"]) == [
         {"type": "LOC", "f1": 0.0, "precision": 0.0, "recall": 0.0, "support": 1},
         {"type": "ORG", "f1": 0.0, "precision": 0.0, "recall": 0.0, "support": 0},
         {"type": "PER", "f1": 1.0, "precision": 1.0, "recall": 1.0, "support": 1},

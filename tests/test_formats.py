@@ -3,8 +3,9 @@ import json
 
 import pytest
 
-from nerflow.conll import DataError
-from nerflow.formats import ReadOptions, find_split_file, read_jsonl_sentences, read_split_file
+from nerflow.data.textfiles import DataError
+from nerflow.data.rawfiles import raw_file
+from nerflow.tasks.ner.formats import ReadOptions, read_jsonl_sentences, read_split_file
 
 
 def write(tmp_path, content, name="data.jsonl"):
@@ -76,20 +77,20 @@ def test_reader_is_chosen_by_extension(tmp_path):
     (tmp_path / "train.jsonl").write_text(line(["New York"], ["U-LOC"]))
     (tmp_path / "dev.txt").write_text("New York\tU-LOC\n")
     options = ReadOptions(scheme="bilou", separator="\t")
-    assert read_split_file(find_split_file(tmp_path, "train"), options)[0].tokens == ["New York"]
-    assert read_split_file(find_split_file(tmp_path, "dev"), options)[0].tags == ["B-LOC"]
-    assert find_split_file(tmp_path, "test") is None
+    assert read_split_file(raw_file(tmp_path, "train"), options)[0].tokens == ["New York"]
+    assert read_split_file(raw_file(tmp_path, "dev"), options)[0].tags == ["B-LOC"]
+    assert raw_file(tmp_path, "test") is None
     (tmp_path / "dev.jsonl").write_text(line(["a"], ["O"]))
     with pytest.raises(ValueError, match="dev.txt and .*dev.jsonl exist"):
-        find_split_file(tmp_path, "dev")
+        raw_file(tmp_path, "dev")
 
 
 def test_compressed_file_is_read_and_a_classification_file_refused(tmp_path):
     (tmp_path / "train.txt.gz").write_bytes(gzip.compress(b"Paris B-LOC\n"))  # as download names a .gz source
     (tmp_path / "dev.csv").write_text("label,text\npos,good\n")
-    assert read_split_file(find_split_file(tmp_path, "train"), ReadOptions())[0].tags == ["B-LOC"]
+    assert read_split_file(raw_file(tmp_path, "train"), ReadOptions())[0].tags == ["B-LOC"]
     with pytest.raises(ValueError, match="dev.csv is csv: entity tagging reads conll"):
-        read_split_file(find_split_file(tmp_path, "dev"), ReadOptions())
+        read_split_file(raw_file(tmp_path, "dev"), ReadOptions())
 
 
 def test_options_from_params():

@@ -5,8 +5,9 @@ import random
 import pytest
 import torch
 
-from nerflow.align import IGNORE, encode
-from nerflow.inference import predict_windows
+from nerflow.tasks.ner.align import encode
+from nerflow.training import IGNORE
+from nerflow.training.inference import predict_windows
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

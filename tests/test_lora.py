@@ -3,12 +3,15 @@ plain transformers folder predicting exactly as the model in memory did."""
 
 import pytest
 import torch
+from transformers import AutoModelForTokenClassification
 from test_train import PARAMS, random_windows
-from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, BertConfig, pipeline
+from transformers import AutoModelForSequenceClassification, BertConfig, pipeline
 
-from nerflow.batching import position_offset
-from nerflow.finetune import fit, load_base_model, merged, optimizer_for, parameter_counts, with_lora
-from nerflow.predict import load
+from nerflow.training.batching import position_offset
+from nerflow.training.lora import merged, parameter_counts, with_lora
+from nerflow.training.loop import fit, optimizer_for
+from nerflow.training.models import load_base_model
+from nerflow.tools.predict import load
 
 LABELS = ["O", "B-X", "I-X"]
 LORA = {**PARAMS, "tuning": "lora", "lora_rank": 4, "lora_targets": ["query", "value"]}
@@ -26,14 +29,14 @@ def logits(model) -> torch.Tensor:
 
 
 def test_lora_trains_the_adapters_of_the_targets_and_the_head_and_nothing_else(tiny_model_dir):
-    model = load_base_model(LORA, LABELS, tiny_model_dir)
+    model = load_base_model(LORA, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     adapters = {f"base_model.model.bert.encoder.layer.{layer}.attention.self.{module}.lora_{ab}.default.weight"
                 for layer in (0, 1) for module in ("query", "value") for ab in "AB"}
     head = {"base_model.model.classifier.modules_to_save.default.weight",
             "base_model.model.classifier.modules_to_save.default.bias"}
     assert trainable_names(model) == adapters | head
     # hidden 32, rank 4: A is 4x32 and B 32x4 on 2 modules of 2 layers; the head 3x32 + 3.
-    plain = load_base_model(PARAMS, LABELS, tiny_model_dir)
+    plain = load_base_model(PARAMS, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     assert parameter_counts(model) == (2 * 2 * (4 * 32 + 32 * 4) + 3 * 32 + 3, plain.num_parameters())
     optimizer = optimizer_for(model, LORA, cuda=False, capturable=False)
     assert {id(p) for group in optimizer.param_groups for p in group["params"]} == {
@@ -50,10 +53,10 @@ def test_sequence_classification_is_wrapped_by_the_same_function(tiny_model_dir)
 
 
 def test_all_linear_adapts_every_linear_layer_but_the_head(tiny_model_dir):
-    model = load_base_model({**LORA, "lora_targets": "all-linear"}, LABELS, tiny_model_dir)
+    model = load_base_model({**LORA, "lora_targets": "all-linear"}, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     adapted = {name.split(".lora_A.")[0].removeprefix("base_model.model.") for name in trainable_names(model)
                if ".lora_A." in name}
-    plain = load_base_model(PARAMS, LABELS, tiny_model_dir)
+    plain = load_base_model(PARAMS, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     linear = {name for name, module in plain.named_modules() if isinstance(module, torch.nn.Linear)}
     assert adapted == linear - {"classifier"} and len(adapted) == 2 * 6
 
@@ -69,23 +72,23 @@ def test_default_lora_trains_at_most_five_percent_of_a_minilm_sized_model():
 
 def test_full_tuning_leaves_the_model_unwrapped_and_a_bad_tuning_names_the_param(tiny_model_dir):
     assert PARAMS["tuning"] == "full"
-    model = load_base_model(PARAMS, LABELS, tiny_model_dir)
+    model = load_base_model(PARAMS, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     assert type(model).__name__ == "BertForTokenClassification" and merged(model) is model
     assert trainable_names(model) == {name for name, _ in model.named_parameters()}
     assert parameter_counts(model) == (model.num_parameters(), model.num_parameters())
     with pytest.raises(ValueError, match="tuning is 'qlora'; expected full .* or lora"):
-        load_base_model({**PARAMS, "tuning": "qlora"}, LABELS, tiny_model_dir)
+        load_base_model({**PARAMS, "tuning": "qlora"}, LABELS, tiny_model_dir, AutoModelForTokenClassification)
 
 
 def test_positions_of_a_lora_wrapped_roberta_start_where_the_plain_model_says(tiny_roberta_dir):
-    plain = load_base_model(PARAMS, LABELS, tiny_roberta_dir)
-    wrapped = load_base_model({**LORA, "lora_targets": "all-linear"}, LABELS, tiny_roberta_dir)
+    plain = load_base_model(PARAMS, LABELS, tiny_roberta_dir, AutoModelForTokenClassification)
+    wrapped = load_base_model({**LORA, "lora_targets": "all-linear"}, LABELS, tiny_roberta_dir, AutoModelForTokenClassification)
     assert position_offset(plain) == position_offset(wrapped) == 2
 
 
 def test_saved_lora_model_is_a_plain_folder_that_predicts_as_the_model_in_memory(tiny_model_dir, tiny_tokenizer, tmp_path):
     params = {**LORA, "epochs": 2, "batch_size": 4, "min_steps": 0, "patience": None, "lora_lr": 5e-3}
-    model = load_base_model(params, LABELS, tiny_model_dir)
+    model = load_base_model(params, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     scores = iter([0.5, 0.4])  # epoch 1 kept: its weights go back into the wrapper, as in the train stage
     outcome = fit(model, random_windows(), params, 0, lambda m: (next(scores), 1.0), progress=False)
     model.load_state_dict(outcome.best_state)
@@ -109,7 +112,7 @@ def test_killed_lora_run_resumes_to_the_same_weights(tiny_model_dir, tmp_path):
 
     def run(checkpoint, kill_at=None) -> tuple:
         """(weights, epochs evaluated) of a run that raises at the end of epoch `kill_at`, before its checkpoint."""
-        model = load_base_model(params, LABELS, tiny_model_dir)
+        model = load_base_model(params, LABELS, tiny_model_dir, AutoModelForTokenClassification)
         evaluated = []
 
         def evaluate(m):

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nerflow.align import IGNORE, encode, load_tokenizer
+from nerflow.tasks.ner.align import encode
+from nerflow.training import IGNORE
+from nerflow.training.models import load_tokenizer
 from nerflow.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,13 +107,14 @@ def trained(request, tmp_path_factory) -> tuple:
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     for stage in ("download", "preprocess", "tokenize", "train", "evaluate"):
-        result = subprocess.run([sys.executable, "-m", f"nerflow.{stage}"], cwd=project, env=env,
+        result = subprocess.run([sys.executable, "-m", f"nerflow.stages.{stage}"], cwd=project, env=env,
                                 capture_output=True, text=True)
         if result.returncode != 0:
             pytest.fail(f"{request.param}: stage {stage} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return request.param, project
 
 
+@pytest.mark.slow
 def test_stages_score_every_word(trained):
     _, project = trained
     metrics = json.loads((project / "metrics/eval.json").read_text())
@@ -122,17 +125,19 @@ def test_stages_score_every_word(trained):
     assert json.loads((project / "metrics/tokenize.json").read_text())["dev"]["windowed_sentences"] >= 1
 
 
+@pytest.mark.slow
 def test_saved_model_reads_pre_split_words_through_load_tokenizer(trained):
     family, project = trained
-    tokenizer = load_tokenizer(project / "models/ner")
+    tokenizer = load_tokenizer(project / "models/finetuned")
     assert reads_words_as_in_running_text(tokenizer)
     assert tokenizer.add_prefix_space == (family == "roberta")
 
 
+@pytest.mark.slow
 def test_saved_tokenizer_config_keeps_add_prefix_space(trained, request):
     """For loaders other than load_tokenizer (transformers' pipeline, AutoTokenizer), the saved folder itself
     should record the setting the model was trained with."""
     family, project = trained
     from transformers import AutoTokenizer
 
-    assert reads_words_as_in_running_text(AutoTokenizer.from_pretrained(project / "models/ner"))
+    assert reads_words_as_in_running_text(AutoTokenizer.from_pretrained(project / "models/finetuned"))

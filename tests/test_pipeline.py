@@ -3,66 +3,16 @@
 import csv
 import io
 import json
-import os
-import shutil
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FIXTURES, ROOT, dvc, git, make_project, run, words_in
 
 from nerflow.params import load_params
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def run(args, cwd, env, check=True, input=None):
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, input=input)
-    if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def dvc(*args, cwd, env, check=True):
-    return run([sys.executable, "-m", "dvc", *args], cwd, env, check)
-
-
-def git(*args, cwd, env):
-    return run(["git", *args], cwd, env)
-
-
-def words_in(path: Path) -> int:
-    return sum(1 for line in path.read_text().splitlines() if line.strip() and not line.startswith("-DOCSTART-"))
-
-
-def make_project(repo: Path, fixture: Path, model_dir: Path, top: dict = None, **dataset) -> dict:
-    """A git repository holding a copy of the project, with params pointed at `fixture` and `model_dir` (and
-    `top`'s top-level params)."""
-    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
-    shutil.copytree(fixture, repo / "fixture")
-
-    params = load_params(repo / "params.yaml")
-    params["dataset"].update(source="local", sha256={}, **dataset)
-    params["model"] = str(model_dir)
-    params.update({**dict(max_length=16, window_overlap=4, epochs=2, min_steps=0, batch_size=2, eval_batch_size=8,
-                          lr=5e-4), **(top or {})})
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-    env = dict(os.environ, PYTHONPATH=str(repo / "src"), DVC_NO_ANALYTICS="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               GIT_AUTHOR_NAME="test", GIT_AUTHOR_EMAIL="test@example.invalid",
-               GIT_COMMITTER_NAME="test", GIT_COMMITTER_EMAIL="test@example.invalid")
-    git("init", "-q", "-b", "main", cwd=repo, env=env)
-    git("add", "-A", cwd=repo, env=env)
-    git("commit", "-q", "-m", "project", cwd=repo, env=env)
-    return env
+pytestmark = pytest.mark.slow  # every test runs `dvc repro` or `dvc exp` on a project
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +51,7 @@ def test_repro_writes_entity_metrics_for_every_word(reproduced):
     curves = repo / "metrics/train/plots/metrics"
     assert len((curves / "train/dev_f1.tsv").read_text().splitlines()) == 1 + 2  # header + one row per epoch
     assert len((curves / "train/loss.tsv").read_text().splitlines()) >= 1 + 2  # steps 1 and 10
-    assert (repo / "models/ner/config.json").is_file()
+    assert (repo / "models/finetuned/config.json").is_file()
 
 
 def test_evaluate_writes_error_analysis_report_and_plots(reproduced):
@@ -129,25 +79,25 @@ def test_evaluate_writes_error_analysis_report_and_plots(reproduced):
 
 def test_model_folder_has_card_and_window_settings(reproduced):
     repo, _ = reproduced
-    card = (repo / "models/ner/README.md").read_text()
-    from nerflow.files import sha256_of
+    card = (repo / "models/finetuned/README.md").read_text()
+    from nerflow.data.files import sha256_of
 
     assert sha256_of(repo / "fixture/train.txt") in card  # the data it was trained on, by hash
     assert sha256_of(repo / "data/base_model/model.safetensors") in card
-    assert '"lr": 0.0005' in card and "nerflow predict models/ner" in card
-    assert json.loads((repo / "models/ner/nerflow.json").read_text()) == {
-        "max_length": 16, "window_overlap": 4, "context": "document", "constrained_decoding": True}
+    assert '"lr": 0.0005' in card and "nerflow predict models/finetuned" in card
+    assert json.loads((repo / "models/finetuned/nerflow.json").read_text()) == {
+        "task": "ner", "max_length": 16, "window_overlap": 4, "context": "document", "constrained_decoding": True}
 
 
 def test_predict_command_tags_text_with_the_trained_model(reproduced):
     repo, env = reproduced
     text = "Peter Blackburn said in Brussels that the European Commission disagreed ."
-    out = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", text], repo, env).stdout
+    out = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", text], repo, env).stdout
     [record] = [json.loads(line) for line in out.splitlines()]
     assert record["text"] == text
-    from nerflow.predict import load
+    from nerflow.tools.predict import load
 
-    assert record["entities"] == load(repo / "models/ner")(text)  # the command line gives what the API gives
+    assert record["entities"] == load(repo / "models/finetuned")(text)  # the command line gives what the API gives
     for entity in record["entities"]:
         assert text[entity["start"]:entity["end"]] == entity["text"] and 0 <= entity["score"] <= 1
 
@@ -161,7 +111,7 @@ def test_second_repro_reruns_nothing(reproduced):
 
 def test_editing_one_stage_invalidates_only_what_depends_on_it(reproduced):
     repo, env = reproduced
-    module = repo / "src/nerflow/evaluate.py"
+    module = repo / "src/nerflow/stages/evaluate.py"
     original = module.read_text()
     try:
         module.write_text(original + "\n# an edit\n")
@@ -183,7 +133,7 @@ def test_training_on_cpu_is_bit_reproducible(reproduced):
     repo, env = reproduced
     before = (repo / "metrics/eval.json").read_text()
     for stage in ("train", "evaluate"):
-        run([sys.executable, "-m", f"nerflow.{stage}"], repo, env)
+        run([sys.executable, "-m", f"nerflow.stages.{stage}"], repo, env)
     assert (repo / "metrics/eval.json").read_text() == before
     # dvc hashes the retrained model folder: identical bytes leave the pipeline up to date.
     assert "up to date" in dvc("status", cwd=repo, env=env).stdout
@@ -229,21 +179,20 @@ def test_plots_and_metrics_render(reproduced):
     assert shown["metrics/eval.json"]["data"]["dev"]["f1"] == json.loads((repo / "metrics/eval.json").read_text())["dev"]["f1"]
 
 
-def test_benchmark_command_runs_on_the_pipeline_outputs(reproduced):
+def test_speed_benchmark_runs_on_the_pipeline_outputs(reproduced):
     repo, env = reproduced
-    run([sys.executable, "-m", "nerflow.bench", "--windows", "8", "--repeats", "1"], repo, env)
+    speed = str(ROOT / "benchmarks" / "speed.py")
+    run([sys.executable, speed, "--windows", "8", "--repeats", "1"], repo, env)
     report = json.loads((repo / "metrics/bench.json").read_text())
-    assert set(report["median"]) == {"train-seed", "train-dynamic-padding", "train-length-grouped", "train-trainer",
-                                     "train-project", "predict-seed", "predict-project"}
+    assert set(report["median"]) == {"train", "predict"}
     for path, m in report["median"].items():
-        assert m["real_tokens"] > 0 and 0 < m["real_share"] <= 1 and m["seconds"] > 0 and m["peak_memory_mb"] > 0
-    # Seed style pads every window to 128: the share of real tokens is what the fixture's windows fill.
-    assert report["median"]["train-seed"]["computed_tokens"] == 8 * 128
-    assert report["median"]["train-seed"]["speedup"] == 1.0
-    run([sys.executable, "-m", "nerflow.bench", "--profile", "train-project", "--windows", "8",
-         "--output", "profile.json"], repo, env)
+        assert m["real_tokens"] > 0 and m["seconds"] > 0 and m["peak_memory_mb"] > 0
+    train = report["median"]["train"]
+    # The CPU's eager steps pad each batch to its own longest window: real tokens are most of what is computed.
+    assert 0.5 < train["real_share"] <= 1 and train["windows"] == 8
+    run([sys.executable, speed, "--profile", "train", "--windows", "8", "--output", "profile.json"], repo, env)
     profiled = json.loads((repo / "profile.json").read_text())
-    assert profiled["real_tokens"] == report["median"]["train-project"]["real_tokens"] and profiled["seconds"] > 0
+    assert profiled["real_tokens"] == train["real_tokens"] and profiled["seconds"] > 0
     assert "aten::" in profiled["top_operators"]  # the profiler saw the training step's operators
 
 

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_pipeline import dvc, git, make_project, run
+from conftest import dvc, git, make_project, run
+
+pytestmark = pytest.mark.slow  # `dvc repro` of classification projects
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REVIEWS = dict(format="csv", files={"train": "fixture/train.csv.bz2", "test": "fixture/test.csv"},
@@ -69,22 +71,22 @@ def test_reviews_repro_scores_every_labelled_example(reviews):
     assert "# Error analysis: test" in (repo / "metrics/errors.md").read_text()
     curve = (repo / "metrics/train/plots/metrics/train/dev_accuracy.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in curve] == ["step", "1", "2", "3"]
-    assert json.loads((repo / "models/ner/nerflow.json").read_text()) == {"task": "text-classification", "max_length": 16}
-    assert "Dev accuracy by epoch" in (repo / "models/ner/README.md").read_text()
+    assert json.loads((repo / "models/finetuned/nerflow.json").read_text()) == {"task": "text-classification", "max_length": 16}
+    assert "Dev accuracy by epoch" in (repo / "models/finetuned/README.md").read_text()
 
 
 def test_reviews_model_predicts_from_the_command_line_the_api_and_transformers(reviews):
     repo, env = reviews
     text = "the film is warm and brilliant."
-    out = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", text], repo, env).stdout
+    out = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", text], repo, env).stdout
     [record] = [json.loads(line) for line in out.splitlines()]
     from transformers import pipeline
 
-    from nerflow.predict import load
+    from nerflow.tools.predict import load
 
-    ours = load(repo / "models/ner")(text)
+    ours = load(repo / "models/finetuned")(text)
     assert record == {"text": text, **ours} and ours["label"] in {"fresh", "rotten"}
-    theirs = pipeline("text-classification", model=str(repo / "models/ner"), device="cpu")(text)[0]
+    theirs = pipeline("text-classification", model=str(repo / "models/finetuned"), device="cpu")(text)[0]
     assert theirs["label"] == ours["label"] and theirs["score"] == pytest.approx(ours["score"], abs=1e-3)
 
 
@@ -111,13 +113,13 @@ def test_pairs_repro_and_predict_pairs(pairs):
     assert metrics["test"]["examples"] == labelled_rows(FIXTURES / "pairs/test.jsonl", "gold_label", "-")
     assert set(metrics["test"]["per_class"]) == {"entailment", "contradiction", "neutral"}
     premise, hypothesis = "a man plays a guitar.", "a man makes music."
-    out = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", premise, hypothesis], repo, env).stdout
+    out = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", premise, hypothesis], repo, env).stdout
     [record] = [json.loads(line) for line in out.splitlines()]
-    from nerflow.predict import load
+    from nerflow.tools.predict import load
 
-    assert record == {"text": premise, "text_pair": hypothesis, **load(repo / "models/ner")(premise, hypothesis)}
-    lines = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", "--file", "-"], repo, env,
+    assert record == {"text": premise, "text_pair": hypothesis, **load(repo / "models/finetuned")(premise, hypothesis)}
+    lines = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", "--file", "-"], repo, env,
                 input=f"{premise}\t{hypothesis}\n").stdout
     assert json.loads(lines)["label"] == record["label"]
-    odd = run([sys.executable, "-m", "nerflow.cli", "predict", "models/ner", premise], repo, env, check=False)
+    odd = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", premise], repo, env, check=False)
     assert odd.returncode == 1 and "two at a time" in odd.stderr

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from nerflow import cli, predict
-from nerflow.align import encode
-from nerflow.predict import TaggedWord, Tagger, entities_from_words, load
-from nerflow.text import split_sentences
+from nerflow.tasks.ner import predict as ner_predict
+from nerflow.tools import cli
+from nerflow.tasks.ner.align import encode
+from nerflow.tasks.ner.predict import TaggedWord, Tagger, entities_from_words
+from nerflow.tools.predict import load
+from nerflow.tasks.ner.text import split_sentences
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l
@@ -56,7 +58,7 @@ def training_data(rng: random.Random, n: int):
 
 @pytest.fixture(scope="module")
 def ner_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny random BERT taught to tag PEOPLE and PLACES (a lookup, whatever the context), saved like models/ner."""
+    """The tiny random BERT taught to tag PEOPLE and PLACES (a lookup, whatever the context), saved like models/finetuned."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
@@ -136,12 +138,14 @@ def test_entities_are_grouped_like_seqeval():
      [("LOC", "Berlin"), ("PER", "Anna"), ("PER", "John Garcia"), ("LOC", "London"), ("PER", "Anna")]),
     ("a cars commission.", []),
 ])
+@pytest.mark.slow  # a model trained to tag names first
 def test_entity_offsets_slice_the_input_text(tagger, text, expected):
     entities = tagger(text)
     assert found(entities) == expected
     assert_entities_slice(text, entities)
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_empty_texts_have_no_entities(tagger):
     assert tagger("") == []
     assert tagger(["", " \t ", "Anna", "\n"]) == [[], [], [{"label": "PER", "start": 0, "end": 4, "text": "Anna",
@@ -149,6 +153,7 @@ def test_empty_texts_have_no_entities(tagger):
     assert tagger([]) == []
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_loading_leaves_transformers_progress_bars_as_they_were(ner_model_dir):
     from transformers.utils import logging
 
@@ -163,12 +168,16 @@ def test_loading_leaves_transformers_progress_bars_as_they_were(ner_model_dir):
         logging.enable_progress_bar()
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_tagger_switches_dropout_off(tagger):
     text = "Angela Merkel left Zürich and Anna"
-    training = Tagger(tagger.model.train(), tagger.tokenizer)
+    settings = {"max_length": tagger.max_length, "window_overlap": tagger.window_overlap, "context": tagger.context,
+                "constrained_decoding": tagger.constrained}
+    training = Tagger(tagger.model.train(), tagger.tokenizer, settings)
     assert training(text) == tagger(text) == training(text)
 
 
+@pytest.mark.slow  # a model trained to tag names first
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_bf16_finds_the_same_entities(ner_model_dir, tagger):
     on_gpu = load(ner_model_dir)
@@ -177,6 +186,7 @@ def test_cuda_bf16_finds_the_same_entities(ner_model_dir, tagger):
     assert [found(e) for e in on_gpu(texts)] == [found(e) for e in tagger(texts)]
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_long_text_is_windowed_and_every_word_tagged_once(ner_model_dir, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(ner_model_dir, folder)
@@ -200,6 +210,7 @@ def word_spans(text: str) -> list:
     return [word for sentence in split_sentences(text) for word in sentence]
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_document_context_reads_the_sentences_of_a_text_together(ner_model_dir, tmp_path, monkeypatch):
     folder = tmp_path / "model"
     shutil.copytree(ner_model_dir, folder)
@@ -212,7 +223,7 @@ def test_document_context_reads_the_sentences_of_a_text_together(ner_model_dir, 
         encoded.append(encode(*args, **kwargs))
         return encoded[-1]
 
-    monkeypatch.setattr(predict, "encode", recording_encode)
+    monkeypatch.setattr(ner_predict, "encode", recording_encode)
     texts = ["Anna left Berlin. John Garcia joined London. Geneva", "", "Angela Merkel. Zürich !"]
     expected = [[("PER", "Anna"), ("LOC", "Berlin"), ("PER", "John Garcia"), ("LOC", "London"), ("LOC", "Geneva")],
                 [], [("PER", "Angela Merkel"), ("LOC", "Zürich")]]
@@ -222,9 +233,10 @@ def test_document_context_reads_the_sentences_of_a_text_together(ner_model_dir, 
         assert len(encoded[-1]) == windows
         assert [found(entities) for entities in tagger(texts)] == expected
     with pytest.raises(ValueError, match="context is 'paragraph'"):
-        Tagger(alone.model, alone.tokenizer, context="paragraph")
+        Tagger(alone.model, alone.tokenizer, {"context": "paragraph"})
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_transformers_pipeline_reads_the_folder_and_agrees(ner_model_dir, tagger):
     from transformers import pipeline
 
@@ -241,7 +253,7 @@ def test_transformers_pipeline_reads_the_folder_and_agrees(ner_model_dir, tagger
 
 
 def run_script(args: list, stdin: bytes = b"", script: str = None) -> subprocess.CompletedProcess:
-    command = [str(BIN / script)] if script else [sys.executable, "-m", "nerflow.cli"]
+    command = [str(BIN / script)] if script else [sys.executable, "-m", "nerflow.tools.cli"]
     return subprocess.run(command + args, input=stdin, capture_output=True, env=SCRIPT_ENV, timeout=300)
 
 
@@ -249,6 +261,7 @@ def output_records(stdout) -> list:
     return [json.loads(line) for line in (stdout.decode() if isinstance(stdout, bytes) else stdout).splitlines()]
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_console_script_tags_text_arguments(ner_model_dir):
     result = run_script(["predict", str(ner_model_dir), "Anna left Berlin.", "John  Garcia"], script="nerflow")
     assert result.returncode == 0, result.stderr.decode()
@@ -259,6 +272,7 @@ def test_console_script_tags_text_arguments(ner_model_dir):
     assert records[0]["entities"][1]["start"] == 10 and records[0]["entities"][1]["end"] == 16
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_stdin_gives_one_output_line_per_input_line(ner_model_dir):
     stdin = "Anna left Berlin.\n\nZürich\r\n   \nGeneva".encode()
     result = run_script(["predict", str(ner_model_dir)], stdin=stdin)
@@ -269,6 +283,7 @@ def test_stdin_gives_one_output_line_per_input_line(ner_model_dir):
         [("PER", "Anna"), ("LOC", "Berlin")], [], [("LOC", "Zürich")], [], [("LOC", "Geneva")]]
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_jsonl_file_passes_other_fields_through_to_output(ner_model_dir, tmp_path):
     source, target = tmp_path / "input.jsonl", tmp_path / "out.jsonl"
     source.write_text('{"id": 1, "text": "Anna and Angela Merkel"}\n\n{"text": "", "id": "two"}\n', encoding="utf-8")
@@ -281,6 +296,7 @@ def test_jsonl_file_passes_other_fields_through_to_output(ner_model_dir, tmp_pat
     assert [found(r["entities"]) for r in records] == [[("PER", "Anna"), ("PER", "Angela Merkel")], []]
 
 
+@pytest.mark.slow  # a model trained to tag names first
 @pytest.mark.parametrize("lines, error", [
     (b'{"text": "Anna"}\n\n{"text": "Berlin"\n', "input.jsonl:3: bad JSON"),
     (b'{"text": "Anna"}\n{"id": 2}\n', 'input.jsonl:2: expected a JSON object with a "text" field'),
@@ -297,6 +313,7 @@ def test_bad_jsonl_is_reported_with_file_and_line(ner_model_dir, tmp_path, capsy
     assert not target.exists()
 
 
+@pytest.mark.slow  # a model trained to tag names first
 def test_bad_stdin_and_bad_arguments_are_reported(ner_model_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"text": "Anna"}\nAnna\n')))
     assert cli.main(["predict", str(ner_model_dir), "--jsonl", "--file", "-"]) == 1

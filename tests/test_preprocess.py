@@ -7,8 +7,8 @@ import pytest
 import yaml
 from conftest import data_metrics, fails, project, records, succeeds
 
-from nerflow.conll import Sentence
-from nerflow.preprocess import split_train
+from nerflow.tasks.ner.conll import Sentence
+from nerflow.data.splits import split_train
 
 DISEASE = Path(__file__).parent / "fixtures" / "disease"  # tab-separated IOB1: index, token, tag, source
 
@@ -168,13 +168,14 @@ def test_stray_i_is_an_error_without_repair(tmp_path):
 def test_stray_i_is_repaired_and_counted(tmp_path):
     folder = project(tmp_path, STRAY_I, repair=True)
     out = succeeds(folder)
-    assert "train: repaired 1 tag sequence error(s) (repair: true):\n  data/raw/train.txt:2: I-ORG does not continue" in out
+    assert ("data/raw/train.txt: repaired 1 tag sequence error(s) (repair: true):\n  data/raw/train.txt:2: I-ORG does "
+            "not continue") in out
     assert [r["tags"] for r in records(folder, "train")] == [["O", "B-ORG"], ["B-PER"]]
     assert {split: s["repairs"] for split, s in data_metrics(folder).items()} == {"train": 1, "dev": 1, "test": 0}
 
 
 @pytest.mark.parametrize("raw, dataset, says", [
-    ({"dev.txt": "a O\n"}, {}, "data/raw holds no train.txt or train.jsonl; run the download stage first"),
+    ({"dev.txt": "a O\n"}, {}, "data/raw holds no train file; run the download stage first"),
     ({"train.txt": "a O\n", "train.jsonl": jsonl((["a"], ["O"]))}, {}, "both data/raw/train.txt and data/raw/train.jsonl exist"),
     ({"train.jsonl": '{"tokens": ["a"], "tags": ["O"]}\n{"tokens": ["a", "b"], "tags": ["O"]}\n'}, {},
      "data/raw/train.jsonl:2: 2 tokens but 1 tags"),
@@ -219,7 +220,7 @@ def test_classification_tables_split_limit_and_name_unknown_labels(tmp_path):
                      format="csv", drop_labels=["plot"], train_examples=4, split={"dev": 0.25, "test": 0.25, "seed": 1})
     params = yaml.safe_load((folder / "params.yaml").read_text())
     (folder / "params.yaml").write_text(yaml.safe_dump({**params, "task": "text-classification"}))
-    assert "dev and test split off train (seed 1): train 10 examples, dev 5 examples, test 5 examples" in succeeds(folder)
+    assert "dev and test split off train by examples (seed 1): train 10 examples, dev 5 examples, test 5 examples" in succeeds(folder)
     train, dev, test = (records(folder, split) for split in ("train", "dev", "test"))
     assert len(train) == 4 and len(dev) == len(test) == 5
     lines = [r["line"] for r in train + dev + test]

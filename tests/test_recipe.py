@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from nerflow.params import load_params
+
+pytestmark = pytest.mark.slow  # trains with scripts/gpu_recipe.py
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -30,7 +33,7 @@ def test_each_run_and_seed_is_trained_as_the_stage_trains_and_scored_with_both_d
     shutil.copytree(TINY, tmp_path / "data" / "raw")
     shutil.copytree(tiny_model_dir, tmp_path / "data" / "base_model")
     for stage in ("preprocess", "tokenize"):
-        run(["-m", f"nerflow.{stage}"], tmp_path)
+        run(["-m", f"nerflow.stages.{stage}"], tmp_path)
     sweep = [{"name": "short", "set": {"epochs": 1, "min_steps": 0}, "seeds": [1, 2]},
              {"name": "longer", "set": {"epochs": 3, "min_steps": 0, "lr": 3e-3}}]
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
@@ -39,8 +42,10 @@ def test_each_run_and_seed_is_trained_as_the_stage_trains_and_scored_with_both_d
     assert [(r["name"], r["seed"], r["epochs"]) for r in rows] == [("short", 1, 1), ("short", 2, 1), ("longer", 42, 3)]
     for r in rows:
         assert r["device"] == "cpu" and r["parameters"][0] == r["parameters"][1] > 0
-        assert r["dev_constrained"]["stray_inside"] == r["test_constrained"]["stray_inside"] == 0
+        assert r["dev_constrained"]["constrained_decoding"] and not r["dev_argmax"]["constrained_decoding"]
         # Valid sequences: the conlleval and strict F1 coincide; and the epoch kept is the one dev F1 chose.
-        assert r["dev_constrained"]["f1"] == r["dev_constrained"]["strict_f1"]
+        for split in ("dev", "test"):
+            assert r[f"{split}_constrained"]["f1"] == r[f"{split}_constrained"]["strict_f1"]
+            assert r[f"{split}_constrained"]["words"] == r[f"{split}_argmax"]["words"] > 0
         assert r["dev_constrained"]["f1"] == max(r["dev_f1_by_epoch"].values())
     assert rows[2]["dev_constrained"]["f1"] > 0  # a run that learnt something, so the checks above are not of zeros

@@ -16,7 +16,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from test_pipeline import FIXTURES, dvc, git, make_project, run
+from conftest import FIXTURES, dvc, git, make_project, run
+
+pytestmark = pytest.mark.slow  # an S3 server (moto) and `dvc push/pull/exp`
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in requirements.txt")
 boto3 = pytest.importorskip("boto3")
@@ -24,7 +26,7 @@ boto3 = pytest.importorskip("boto3")
 BUCKET = "nerflow-team"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 # What `dvc pull` brings: every cached output of the pipeline (metrics JSON is in git).
-CACHED_OUTPUTS = ("data/raw", "data/base_model", "data/processed", "data/tokenized", "models/ner",
+CACHED_OUTPUTS = ("data/raw", "data/base_model", "data/processed", "data/tokenized", "models/finetuned",
                   "data/predictions", "metrics/errors.md")
 
 
@@ -94,10 +96,10 @@ def files_under(repo: Path, paths=CACHED_OUTPUTS) -> dict:
 
 def test_fresh_clone_pulls_byte_identical_model_and_data(team):
     repo, env = clone(team, "pull")
-    assert not (repo / "models/ner").exists()
+    assert not (repo / "models/finetuned").exists()
     dvc("pull", cwd=repo, env=env)
     pulled, original = files_under(repo), files_under(team.first)
-    assert "models/ner/model.safetensors" in pulled and "data/tokenized/train.jsonl" in pulled
+    assert "models/finetuned/model.safetensors" in pulled and "data/tokenized/train.jsonl" in pulled
     assert pulled == original
     assert "up to date" in dvc("status", cwd=repo, env=env).stdout
 
@@ -107,13 +109,13 @@ def test_exp_run_pull_with_unchanged_params_restores_instead_of_training(team):
     out = dvc("exp", "run", "--pull", cwd=repo, env=env).stdout
     assert "Running stage" not in out, out  # nothing trained or evaluated: every stage pulled from S3
     assert "Pulling data for stage: 'train'" in out
-    assert files_under(repo, ["models/ner", "data/predictions"]) == files_under(team.first, ["models/ner", "data/predictions"])
+    assert files_under(repo, ["models/finetuned", "data/predictions"]) == files_under(team.first, ["models/finetuned", "data/predictions"])
 
 
 def object_key(team, relpath: str) -> str:
-    """The S3 key of models/ner/<relpath> in the remote (DVC stores files by md5: files/md5/ab/cdef...)."""
+    """The S3 key of models/finetuned/<relpath> in the remote (DVC stores files by md5: files/md5/ab/cdef...)."""
     lock = yaml.safe_load((team.first / "dvc.lock").read_text())
-    [model] = [out for out in lock["stages"]["train"]["outs"] if out["path"] == "models/ner"]
+    [model] = [out for out in lock["stages"]["train"]["outs"] if out["path"] == "models/finetuned"]
     listing = team.first / ".dvc/cache/files/md5" / model["md5"][:2] / model["md5"][2:]
     [md5] = [entry["md5"] for entry in json.loads(listing.read_text()) if entry["relpath"] == relpath]
     return f"dvc/files/md5/{md5[:2]}/{md5[2:]}"
@@ -125,22 +127,22 @@ def test_missing_or_corrupted_object_fails_the_pull_and_writes_nothing(team):
     original = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     try:
         client.delete_object(Bucket=BUCKET, Key=key)
-        missing = dvc("pull", "models/ner", cwd=repo, env=env, check=False)
+        missing = dvc("pull", "models/finetuned", cwd=repo, env=env, check=False)
         assert missing.returncode != 0
         assert "failed to pull data from the cloud" in missing.stderr and "does not exist" in missing.stderr
-        assert not (repo / "models/ner").exists()
+        assert not (repo / "models/finetuned").exists()
 
         # Same size, other bytes: only `verify = true` in the remote config (README) catches this.
         client.put_object(Bucket=BUCKET, Key=key, Body=original[:-64] + bytes(64))
-        corrupted = dvc("pull", "models/ner", cwd=repo, env=env, check=False)
+        corrupted = dvc("pull", "models/finetuned", cwd=repo, env=env, check=False)
         assert corrupted.returncode != 0
-        assert "Checkout failed for following targets:\nmodels/ner" in corrupted.stderr
-        assert not (repo / "models/ner").exists()
+        assert "Checkout failed for following targets:\nmodels/finetuned" in corrupted.stderr
+        assert not (repo / "models/finetuned").exists()
         assert sorted(p.name for p in (repo / "models").iterdir()) == [".gitignore"]  # no partial or temporary file
     finally:
         client.put_object(Bucket=BUCKET, Key=key, Body=original)
-    dvc("pull", "models/ner", cwd=repo, env=env)  # repaired remote: the same clone pulls the right bytes
-    assert files_under(repo, ["models/ner"]) == files_under(team.first, ["models/ner"])
+    dvc("pull", "models/finetuned", cwd=repo, env=env)  # repaired remote: the same clone pulls the right bytes
+    assert files_under(repo, ["models/finetuned"]) == files_under(team.first, ["models/finetuned"])
 
 
 SWEEP = {"sweep-lr-1e-3": "1e-3", "sweep-lr-2e-3": "2e-3"}
@@ -157,7 +159,7 @@ def sweep(team):
         out = dvc("exp", "run", "--pull", "--allow-missing", "-n", name, "-S", f"lr={SWEEP[name]}", cwd=repo, env=env).stdout
         assert "Running stage 'train'" in out and "Running stage 'preprocess'" not in out, out
         dvc("exp", "push", "origin", name, cwd=repo, env=env)
-        return name, files_under(repo, ["models/ner"]), json.loads((repo / "metrics/eval.json").read_text())
+        return name, files_under(repo, ["models/finetuned"]), json.loads((repo / "metrics/eval.json").read_text())
 
     with ThreadPoolExecutor(len(SWEEP)) as pool:
         results = {name: (model, metrics) for name, model, metrics in pool.map(machine, SWEEP)}
@@ -180,7 +182,7 @@ def test_third_clone_sees_both_experiments_with_their_metrics(sweep):
 def test_exp_apply_restores_the_experiment_model(sweep):
     name = "sweep-lr-2e-3"
     dvc("exp", "apply", name, cwd=sweep.repo, env=sweep.env)
-    assert files_under(sweep.repo, ["models/ner"]) == sweep.results[name][0]
+    assert files_under(sweep.repo, ["models/finetuned"]) == sweep.results[name][0]
     assert json.loads((sweep.repo / "metrics/eval.json").read_text()) == sweep.results[name][1]
 
 
@@ -190,8 +192,8 @@ def test_report_compares_with_a_revision_from_git_alone(sweep):
     dvc("exp", "apply", "sweep-lr-1e-3", cwd=repo, env=env)
     git("commit", "-q", "-am", "keep lr=1e-3", cwd=repo, env=env)
     ci, env = clone(sweep.team, "ci", source=repo.as_uri())
-    assert not (ci / "models/ner").exists() and not (ci / ".dvc/cache").exists()
-    run([sys.executable, "-m", "nerflow.cli", "report", "--rev", "HEAD~1", "--output", "report.md"], ci, env)
+    assert not (ci / "models/finetuned").exists() and not (ci / ".dvc/cache").exists()
+    run([sys.executable, "-m", "nerflow.tools.cli", "report", "--rev", "HEAD~1", "--output", "report.md"], ci, env)
     report = (ci / "report.md").read_text()
     assert re.search(r"^\| params\.yaml +\| lr +\| 0\.0005 +\| 0\.001 +\|$", report, re.M), report
     assert re.search(r"^\| metrics/eval\.json +\| dev\.", report, re.M), report  # a metric that changed

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nerflow.runtime import thread_count
+from nerflow.training.runtime import thread_count
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -38,7 +38,7 @@ def in_fresh_process(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def test_set_threads_limits_intra_and_inter_op_threads():
-    code = ("import torch; from nerflow.runtime import set_threads; "
+    code = ("import torch; from nerflow.training.runtime import set_threads; "
             "print(set_threads({'threads': 1}), torch.get_num_threads(), torch.get_num_interop_threads())")
     result = in_fresh_process(code)
     assert result.stdout.split() == ["1", "1", "1"], result.stderr
@@ -48,6 +48,6 @@ def test_set_threads_limits_intra_and_inter_op_threads():
 
 
 def test_set_threads_once_the_inter_op_pool_is_fixed_says_where_to_call_it():
-    code = ("from nerflow.runtime import set_threads; set_threads({'threads': 1}); set_threads({'threads': 2})")
+    code = ("from nerflow.training.runtime import set_threads; set_threads({'threads': 1}); set_threads({'threads': 2})")
     result = in_fresh_process(code)
-    assert result.returncode != 0 and "Call nerflow.runtime.set_threads at the start of main()" in result.stderr
+    assert result.returncode != 0 and "Call nerflow.training.runtime.set_threads at the start of main()" in result.stderr

@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nerflow import sources
-from nerflow.files import atomic_dir
-from nerflow.rawfiles import raw_file, raw_format, read_raw
-from nerflow.sources import fetch_dataset, records_from_hf
+from nerflow.data import sources
+from nerflow.data.files import atomic_dir
+from nerflow.data.rawfiles import raw_file, raw_format, read_raw
+from nerflow.data.sources import fetch_dataset, records_from_hf
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -477,7 +477,7 @@ def run_download(tmp_path: Path, dataset: dict):
     (model / "config.json").write_text("{}")  # enough for fetch_model to copy a local folder
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": dataset, "model": str(model)}))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), no_proxy="127.0.0.1", NO_PROXY="127.0.0.1")
-    return subprocess.run([sys.executable, "-m", "nerflow.download"], cwd=tmp_path, env=env,
+    return subprocess.run([sys.executable, "-m", "nerflow.stages.download"], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
 
 

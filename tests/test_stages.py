@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nerflow.sources import fetch_dataset
+from nerflow.data.sources import fetch_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -18,7 +18,7 @@ TINY = Path(__file__).parent / "fixtures" / "tiny"
 
 def run_stage(stage, cwd):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    return subprocess.run([sys.executable, "-m", f"nerflow.{stage}"], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", f"nerflow.stages.{stage}"], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def sha256(path) -> str:
@@ -124,7 +124,7 @@ def test_unreachable_hub_model_fails_cleanly(tmp_path):
     params = {"dataset": local_dataset(), "model": "no-such-org/no-such-model"}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, "-m", "nerflow.download"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "nerflow.stages.download"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "download: " in result.stderr and "no-such-org/no-such-model" in result.stderr
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())

@@ -9,8 +9,8 @@ import shutil
 import pytest
 from conftest import data_metrics, fails, project, records, succeeds
 
-from nerflow.conll import DataError
-from nerflow.tables import read_rows
+from nerflow.data.textfiles import DataError
+from nerflow.data.tables import read_rows
 
 
 def rows(path, quoting="auto"):

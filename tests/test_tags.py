@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from nerflow.tags import entity_counts, entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
+from nerflow.tasks.ner.tags import entity_counts, entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
 
 
 def test_iob1_to_iob2():

@@ -4,9 +4,12 @@ import random
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForTokenClassification
 
-from nerflow.batching import token_budget_batches
-from nerflow.finetune import Engine, compile_blocks, engine_for, fit, load_base_model, optimizer_for, packed_shape, planned_epochs
+from nerflow.training.batching import token_budget_batches
+from nerflow.training.captured import Engine, engine_for, packed_shape
+from nerflow.training.loop import fit, optimizer_for, planned_epochs
+from nerflow.training.models import load_base_model
 from nerflow.params import load_params
 
 PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
@@ -21,7 +24,7 @@ def test_cpu_steps_are_eager_padded_fp32_and_one_gpu_steps_captured(monkeypatch)
 
 
 def test_weight_decay_skips_biases_and_layer_norms_and_lr_written_by_dvc_is_a_float(tiny_model_dir):
-    model = load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir)
+    model = load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir, AutoModelForTokenClassification)
     optimizer = optimizer_for(model, {**PARAMS, "lr": "3e-05"}, cuda=False, capturable=False)
     decayed, plain = optimizer.param_groups
     names = {id(p): n for n, p in model.named_parameters()}
@@ -32,8 +35,8 @@ def test_weight_decay_skips_biases_and_layer_norms_and_lr_written_by_dvc_is_a_fl
 
 
 def test_attention_dropout_param_overrides_the_model_config(tiny_model_dir):
-    assert load_base_model({**PARAMS, "attention_dropout": 0.0}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.0
-    assert load_base_model({**PARAMS, "attention_dropout": None}, ["O", "B-X"], tiny_model_dir).config.attention_probs_dropout_prob == 0.1
+    assert load_base_model({**PARAMS, "attention_dropout": 0.0}, ["O", "B-X"], tiny_model_dir, AutoModelForTokenClassification).config.attention_probs_dropout_prob == 0.0
+    assert load_base_model({**PARAMS, "attention_dropout": None}, ["O", "B-X"], tiny_model_dir, AutoModelForTokenClassification).config.attention_probs_dropout_prob == 0.1
 
 
 def test_a_half_precision_checkpoint_is_trained_in_fp32(tiny_model_dir, tmp_path):
@@ -43,22 +46,8 @@ def test_a_half_precision_checkpoint_is_trained_in_fp32(tiny_model_dir, tmp_path
     for name in ("config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if (Path(tiny_model_dir) / name).exists() and not (tmp_path / name).exists():
             (tmp_path / name).write_bytes((Path(tiny_model_dir) / name).read_bytes())
-    model = load_base_model(PARAMS, ["O", "B-X"], tmp_path)
+    model = load_base_model(PARAMS, ["O", "B-X"], tmp_path, AutoModelForTokenClassification)
     assert {p.dtype for p in model.parameters()} == {torch.float32}
-
-
-def test_compile_blocks_compiles_each_encoder_layer_in_place_and_keeps_the_outputs(tiny_model_dir):
-    model = load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir).eval()
-    batch = {"input_ids": torch.tensor([[2, 7, 9, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
-    with torch.no_grad():
-        eager = model(**batch).logits
-        compile_blocks(model, backend="eager")  # dynamo's tracing without inductor's code generation: fast
-        compiled = model(**batch).logits
-    layers = model.bert.encoder.layer
-    assert len(layers) > 1 and all(layer._compiled_call_impl is not None for layer in layers)
-    assert model.bert.embeddings._compiled_call_impl is None  # only the repeated blocks
-    assert set(model.state_dict()) == set(load_base_model(PARAMS, ["O", "B-X", "I-X"], tiny_model_dir).state_dict())
-    torch.testing.assert_close(compiled, eager)
 
 
 def test_packed_shape_fits_every_batch():
@@ -82,7 +71,7 @@ def random_windows(n=40, seed=0):
 
 def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir):
     params = {**PARAMS, "epochs": 3, "batch_size": 4, "lr": 5e-4, "min_steps": 0, "patience": None}
-    model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
+    model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir, AutoModelForTokenClassification)
     scores = iter([0.2, 0.5, 0.4])
     windows = random_windows()
     outcome = fit(model, windows, params, 0, lambda m: (next(scores), 1.0), progress=False)
@@ -98,7 +87,7 @@ def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model
     assert planned_epochs({"epochs": 3, "min_steps": 1000}, steps_per_epoch=452) == 3  # CoNLL-2003: as asked
     assert planned_epochs({"epochs": 3, "min_steps": 1000}, steps_per_epoch=63) == 16  # 2,000 sentences
     params = {**PARAMS, "epochs": 1, "min_steps": 100, "patience": 2, "batch_size": 4, "lr": 5e-4}
-    model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir)
+    model = load_base_model(params, ["O", "B-X", "I-X"], tiny_model_dir, AutoModelForTokenClassification)
     scores = iter([0.1, 0.3, 0.2, 0.3, 0.9, 0.9])  # best at epoch 2, no better at 3 and 4: stop before epoch 5
     outcome = fit(model, random_windows(), params, 0, lambda m: (next(scores), 1.0), progress=False)
     assert outcome.epoch == 4 and outcome.best_epoch == 2 and list(outcome.score_by_epoch) == [1, 2, 3, 4]

@@ -1,5 +1,5 @@
 """Run under torchrun by tests/test_distributed.py: the windows each process gets in each epoch, through the train
-stage's own loader (finetune.training_loader), then a training run whose batches do not split evenly between the
+stage's own loader (nerflow.training.loop.training_loader), then a training run whose batches do not split evenly between the
 processes; written to OUT/rank{N}.json."""
 
 import json
@@ -8,7 +8,11 @@ from pathlib import Path
 
 from accelerate import Accelerator, DataLoaderConfiguration
 
-from nerflow.finetune import Engine, epoch_batches, fit, load_base_model, training_loader
+from transformers import AutoModelForTokenClassification
+
+from nerflow.training.captured import Engine
+from nerflow.training.loop import epoch_batches, fit, training_loader
+from nerflow.training.models import load_base_model
 
 out, model_dir = Path(sys.argv[1]), sys.argv[2]
 # Window i is i + 5 repeated: the first id of a padded row names the window it holds.
@@ -19,8 +23,8 @@ accelerator = Accelerator(cpu=True, dataloader_config=DataLoaderConfiguration(ev
 sampler, loader = training_loader(accelerator, windows, params, 0, Engine(), 0)
 seen = [[row[0] - 5 for batch in epoch_batches(sampler, loader, epoch) for row in batch["input_ids"].tolist()]
         for epoch in range(2)]
-model = load_base_model(params, ["O", "B-X", "I-X"], model_dir)
-outcome = fit(model, windows, params, 0, lambda m: (0.5, 1.0), progress=False)
+model = load_base_model(params, ["O", "B-X", "I-X"], model_dir, AutoModelForTokenClassification)
+state = fit(model, windows, params, 0, lambda m: (0.5, 1.0), progress=False)
 (out / f"rank{accelerator.process_index}.json").write_text(json.dumps({
-    "processes": accelerator.num_processes, "seen": seen, "batches": len(sampler.batches), "steps": outcome.step,
-    "epochs": outcome.epoch}))
+    "processes": accelerator.num_processes, "seen": seen, "batches": len(sampler.batches), "steps": state.step,
+    "epochs": state.epoch}))

@@ -1,0 +1,66 @@
+"""What one epoch of the train stage's CPU steps would cost for a tokenization, from a sample of its batches:
+
+    python benchmarks/step_cost.py NAME TOKENIZED_DIR ATTENTION_DROPOUT   # none: the model's own
+
+The batches are the train stage's token-budget batches (params.yaml's batch_size in sentences' worth of
+pieces, its seed); 43 of them, drawn at random, are trained with the train stage's own CPU step
+(nerflow.training.loop.eager_step: forward, backward, clipping, AdamW with its weight-decay groups) on 2 threads, the
+first 3 not timed. Prints one JSON line: batches an epoch, pieces, seconds a step, and the
+epoch's estimated seconds (seconds a step x batches), dev scoring not included. A sample, not a whole run:
+it compares tokenizations (window length, context) without training each for 20 minutes. Run it alone.
+"""
+
+import json
+import random
+import sys
+import time
+from functools import partial
+
+import torch
+from accelerate import Accelerator
+
+from nerflow.data import store
+from nerflow.data.files import read_json
+from nerflow.params import load_params
+from nerflow.paths import BASE_MODEL_DIR, LABELS_FILE, PROCESSED_DIR
+from nerflow.tasks import task_for
+from nerflow.training.batching import collate, token_budget_batches
+from nerflow.training.loop import eager_step, optimizer_for
+from nerflow.training.models import load_base_model, load_tokenizer
+from nerflow.training.runtime import autocast_for
+
+SAMPLED, UNTIMED = 43, 3
+
+
+def main():
+    name, path, dropout = sys.argv[1:4]
+    torch.set_num_threads(2)
+    params = load_params("params.yaml")
+    params["attention_dropout"] = None if dropout == "none" else float(dropout)
+    task = task_for(params)
+    labels = read_json(PROCESSED_DIR / LABELS_FILE)
+    windows = store.read_split(path, "train")
+    lengths = [len(w["input_ids"]) for w in windows]
+    pad_id = load_tokenizer(BASE_MODEL_DIR).pad_token_id
+    batches = token_budget_batches(lengths, params["batch_size"], params["seed"], task.batch_unit(windows, PROCESSED_DIR))
+    accelerator = Accelerator(cpu=True)
+    model = accelerator.prepare(load_base_model(params, labels, BASE_MODEL_DIR, task.model_class))
+    model.train()
+    optimizer = optimizer_for(model, params, cuda=False, capturable=False)
+    autocast = partial(autocast_for, accelerator.device, False)
+    loss_sum = torch.zeros(())
+    timed = []
+    for k, b in enumerate(random.Random(0).sample(range(len(batches)), SAMPLED)):
+        batch = collate([windows[i] for i in batches[b]], pad_id=pad_id)
+        start = time.perf_counter()
+        eager_step(accelerator, model, optimizer, batch, float(params["max_grad_norm"]), loss_sum, autocast)
+        if k >= UNTIMED:
+            timed.append((time.perf_counter() - start, batch["input_ids"].numel()))
+    per_step = sum(s for s, _ in timed) / len(timed)
+    print(json.dumps(dict(name=name, batches=len(batches), pieces=sum(lengths), s_per_step=round(per_step, 4),
+                          est_epoch_s=round(per_step * len(batches), 1),
+                          computed_per_step=sum(n for _, n in timed) / len(timed))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Dev and test split off train when the data has none, the train_examples limit, and the count of where every
+record went. Plans work on sizes alone (records per document), so that a corpus of any size is split without
+holding its records.
+"""
+
+import itertools
+import random
+
+DEFAULT_SPLIT = {"dev": 0.1, "test": 0.1, "seed": 42}
+
+
+def split_params(dataset: dict, missing) -> tuple:
+    """(fractions, seed) from dataset.split, checked for the splits that must be made."""
+    given = dataset.get("split") or {}
+    if not isinstance(given, dict):
+        raise ValueError(f"dataset.split is {given!r}; expected a mapping such as {DEFAULT_SPLIT}")
+    split = {**DEFAULT_SPLIT, **given}
+    for name in missing:
+        if not isinstance(split[name], (int, float)) or not 0 < split[name] < 1:
+            raise ValueError(f"dataset.split.{name} is {split[name]!r}: the data has no {name} file, so {name} is "
+                             "split off train; give the share of train it takes, between 0 and 1")
+    if sum(split[name] for name in missing) >= 1:
+        raise ValueError(f"dataset.split: {' + '.join(missing)} take all of train")
+    if type(split["seed"]) is not int:
+        raise ValueError(f"dataset.split.seed is {split['seed']!r}; expected an integer")
+    return split, split["seed"]
+
+
+def plan_split(document_sizes: list, missing, fractions: dict, seed: int, unit: str = "sentences") -> tuple:
+    """(split of each record in file order, how it was split: "documents" or `unit`), for train's records grouped
+    in consecutive documents of `document_sizes` records.
+
+    Each missing split takes round(fraction * records) records, at least one, in SPLITS order: whole documents
+    drawn in a seeded random order until the split has its share (no document is then shared with train), or,
+    when documents are too few or too uneven for that (a split would be off its share by more than half), single
+    records. Every split keeps file order, so the same records, fractions and seed always give the same split.
+    """
+    total = sum(document_sizes)
+    targets = {split: max(1, round(fractions[split] * total)) for split in missing}
+    if sum(targets.values()) >= total:
+        raise ValueError(f"train has {total} {unit}: too few to split off {' and '.join(missing)} "
+                         "and keep some for train")
+    chosen = _draw(document_sizes, targets, seed)
+    if chosen is not None:
+        owner = [None] * len(document_sizes)
+        for split, units in chosen.items():
+            for u in units:
+                owner[u] = split
+        return [split for split, size in zip(owner, document_sizes) for _ in range(size)], "documents"
+    chosen = _draw([1] * total, targets, seed)
+    owner = [None] * total
+    for split, units in chosen.items():
+        for u in units:
+            owner[u] = split
+    return owner, unit
+
+
+def _draw(sizes: list, targets: dict, seed: int):
+    """Units in seeded random order, each split taking them until it has its target of records; None when a
+    split would be off its target by more than half or train would be left with nothing."""
+    order = list(range(len(sizes)))
+    random.Random(seed).shuffle(order)
+    chosen, position = {}, 0
+    for split, target in targets.items():
+        chosen[split], size = [], 0
+        while size < target and position < len(order):
+            chosen[split].append(order[position])
+            size, position = size + sizes[order[position]], position + 1
+        if abs(size - target) > target / 2:
+            return None
+    if position == len(order):
+        return None
+    chosen["train"] = order[position:]
+    return chosen
+
+
+def split_train(records: list, missing, fractions: dict, seed: int, document=lambda r: r.doc,
+                unit: str = "sentences") -> tuple:
+    """(splits, how): plan_split on a list of train's records, `document(r)` naming each record's document (None:
+    records have no documents); {split: its records in file order}."""
+    if document is None:
+        sizes = [1] * len(records)
+    else:
+        sizes = [len(list(group)) for _, group in itertools.groupby(records, key=document)]
+    owner, how = plan_split(sizes, missing, fractions, seed, unit)
+    return {split: [r for r, o in zip(records, owner) if o == split] for split in (*missing, "train")}, \
+        (how if document is not None else unit)
+
+
+def train_examples(dataset: dict):
+    """dataset.train_examples, checked: keep only the first N train records (None: all)."""
+    limit = dataset.get("train_examples")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValueError(f"dataset.train_examples is {limit!r}; expected a positive integer, or null for all of train")
+    return limit
+
+
+class Counts:
+    """Where the records of one split's file went: records read = kept + dropped (by reason) + split off to dev
+    and test (train only). Written to metrics/data.json, so that no record is lost without a word."""
+
+    def __init__(self):
+        self.records, self.kept, self.dropped, self.split_off = 0, 0, {}, {}
+
+    def drop(self, reason: str, n: int = 1) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def as_dict(self, unit: str) -> dict:
+        counts = {"records": self.records, unit: self.kept, "dropped": dict(self.dropped)}
+        if self.split_off:
+            counts["split_off"] = dict(self.split_off)
+        return counts

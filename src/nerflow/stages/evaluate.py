@@ -1,0 +1,36 @@
+"""Stage evaluate: the fine-tuned model on dev and test -> metrics/eval.json (scores), metrics/errors.json (error
+counts), metrics/errors.md (report; cached by DVC, not git, as it quotes the data), metrics/plots/ (dev confusion
+and F1 per label, the split experiments are chosen on) and data/predictions/ (each split's predictions)."""
+
+from nerflow.data.files import atomic_dir, write_csv_atomic, write_json_atomic, write_text_atomic
+from nerflow.params import load_params
+from nerflow.paths import (ERROR_METRICS, ERROR_REPORT, EVAL_METRICS, EVALUATED, MODEL_DIR, PLOTS_DIR,
+                           PREDICTIONS_DIR, PROCESSED_DIR, TOKENIZED_DIR)
+from nerflow.tasks import task_for
+from nerflow.training.runtime import default_device, set_threads
+
+
+def main():
+    params = load_params()
+    set_threads(params)  # before torch runs anything
+    from nerflow.training.models import load_tokenizer
+
+    task = task_for(params)
+    model = task.model_class.from_pretrained(MODEL_DIR).to(default_device())
+    pad_id = load_tokenizer(MODEL_DIR).pad_token_id
+    with atomic_dir(PREDICTIONS_DIR) as predictions:
+        results = {split: task.evaluate_split(model, params, pad_id, PROCESSED_DIR, TOKENIZED_DIR, split, predictions)
+                   for split in EVALUATED}
+    for result in results.values():
+        print(result.summary)
+    with atomic_dir(PLOTS_DIR) as plots:
+        write_csv_atomic(plots / "confusion.csv", results["dev"].confusion)
+        write_json_atomic(plots / "per_type_f1.json", results["dev"].f1_by_label)
+    write_text_atomic(ERROR_REPORT, "\n\n".join(result.report for result in results.values()))
+    write_json_atomic(ERROR_METRICS, {split: result.errors for split, result in results.items()})
+    # Last: it exists only if everything before it was written.
+    write_json_atomic(EVAL_METRICS, {split: result.scores for split, result in results.items()})
+
+
+if __name__ == "__main__":
+    main()

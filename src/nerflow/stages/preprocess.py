@@ -1,0 +1,24 @@
+"""Stage preprocess: data/raw -> data/processed (the checked records of each split, labels.json) and
+metrics/data.json (for each split: records read, kept, dropped by reason, split off; what the task counts).
+
+Labels come from train; dev and test, when they have no file, are split off train (dataset.split). Every file
+is checked before anything is written: a problem stops the stage with `file:line` messages.
+"""
+
+from nerflow.data.files import write_json_atomic
+from nerflow.params import load_params
+from nerflow.paths import DATA_METRICS, PROCESSED_DIR, RAW_DIR
+from nerflow.tasks import task_for
+
+
+def main():
+    params = load_params()
+    try:
+        stats = task_for(params).prepare(params["dataset"], RAW_DIR, PROCESSED_DIR)
+    except ValueError as error:
+        raise SystemExit(f"preprocess: {error}") from None
+    write_json_atomic(DATA_METRICS, stats)
+
+
+if __name__ == "__main__":
+    main()

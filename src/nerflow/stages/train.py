@@ -1,0 +1,62 @@
+"""Stage train: the base encoder fine-tuned on data/tokenized's train windows (nerflow.training.loop.fine_tune) ->
+models/finetuned/ (a transformers folder with its tokenizer, nerflow.json and a model card) and metrics/train/
+(DVCLive: training loss by step, dev loss and the dev score by epoch).
+
+The dev score is measured after each epoch and the best epoch's weights are kept. Each epoch's end is
+checkpointed (outside DVC's outputs); a rerun after a kill resumes from there, and the checkpoint is removed once
+the stage has written its outputs. Several processes (`processes` param) run under torchrun (README "Team and
+scale"); only the main process writes.
+"""
+
+from nerflow.data.files import atomic_dir, read_json, sha256_of, write_json_atomic, write_text_atomic
+from nerflow.params import load_params
+from nerflow.paths import (BASE_MODEL_DIR, CHECKPOINT, CURVES_DIR, LABELS_FILE, MODEL_DIR, MODEL_SETTINGS,
+                           PROCESSED_DIR, RAW_DIR, TOKENIZED_DIR, WINDOW_SETTINGS)
+from nerflow.tasks import task_for
+from nerflow.tasks.base import CardFacts
+from nerflow.training.runtime import relaunch, set_threads
+
+
+def main():
+    params = load_params()
+    relaunch(params, "nerflow.stages.train")  # several processes: this stage again, under torchrun
+    set_threads(params)  # before torch runs anything
+    from dvclive import Live  # here: the library trains where DVC is not installed (scripts/gpu_recipe.py)
+
+    from nerflow.training.lora import merged, parameter_counts
+    from nerflow.training.loop import fine_tune
+    from nerflow.training.models import load_tokenizer
+
+    task, labels = task_for(params), read_json(PROCESSED_DIR / LABELS_FILE)
+    tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
+    model, state = fine_tune(task, params, labels, tokenizer.pad_token_id, TOKENIZED_DIR, PROCESSED_DIR,
+                             BASE_MODEL_DIR, CHECKPOINT)
+    if model is None:  # not the main process of a multi-process run: it writes nothing
+        return
+    parameters = parameter_counts(model)
+    model = merged(model)  # LoRA: adapters merged in, so the folder is a plain transformers model like any other
+    metric = f"dev_{task.dev_metric}"
+    with atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
+        live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
+        for name, step, value in state.history:
+            live.step = step
+            live.log_metric(name, value)
+        # Named under train/ so that `dvc exp show` keeps dev.f1 and test.f1 for metrics/eval.json.
+        live.log_metric(f"train/best_{metric}", state.best_score, plot=False)
+        live.log_metric("train/best_epoch", state.best_epoch, plot=False)
+        live.log_metric("train/trainable_parameters", parameters[0], plot=False)
+        live.end()
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        # How the windows were made and how predictions are decoded: `nerflow predict` does the same.
+        write_json_atomic(out / MODEL_SETTINGS, task.model_settings(params, read_json(TOKENIZED_DIR / WINDOW_SETTINGS)))
+        facts = CardFacts(sha256_of(BASE_MODEL_DIR / "model.safetensors"),
+                          {f.name: sha256_of(f) for f in sorted(RAW_DIR.iterdir())}, labels, state.score_by_epoch,
+                          state.best_epoch, parameters)
+        write_text_atomic(out / "README.md", task.card(params, facts))
+    CHECKPOINT.unlink(missing_ok=True)
+    print(f"kept epoch {state.best_epoch}: {metric.replace('_', ' ')} {100 * state.best_score:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The `nerflow` command (cli): predict, report."""

@@ -1,0 +1,158 @@
+"""`nerflow predict`: a trained model on new texts, on the command line; `load` gives the same in Python.
+
+    from nerflow.tools.predict import load
+    tagger = load("models/finetuned")
+    tagger(["Angela Merkel visited Paris."])
+    # [[{"label": "PER", "start": 0, "end": 13, "text": "Angela Merkel", "score": 0.98},
+    #   {"label": "LOC", "start": 22, "end": 27, "text": "Paris", "score": 0.97}]]
+
+What the model gives is its task's (the model folder's nerflow.json names it; a folder without one is NER): entities
+with character offsets (nerflow.tasks.ner.predict.Tagger) or a label and its probability
+(nerflow.tasks.classification.Classifier).
+"""
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from nerflow.paths import MODEL_SETTINGS
+
+
+@contextlib.contextmanager
+def no_progress_bars():
+    """transformers' own bars off for the block: from_pretrained draws a "Loading weights" bar on stderr, even
+    for a one-line `nerflow predict`. Off through transformers' switch and back on only if it was on."""
+    from transformers.utils import logging as transformers_logging
+
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()
+
+
+def load(path, device=None, batch_size: int = 32):
+    """The predictor of a saved model folder (as the train stage writes models/finetuned), for the task its
+    nerflow.json names; CUDA if available."""
+    from nerflow.tasks import task_for
+    from nerflow.training.models import load_tokenizer
+    from nerflow.training.runtime import default_device
+
+    settings_file = Path(path) / MODEL_SETTINGS
+    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+    task = task_for(settings.get("task", "ner"))
+    tokenizer = load_tokenizer(path)
+    with no_progress_bars():
+        model = task.model_class.from_pretrained(path).to(device or default_device())
+    return task.predictor(model, tokenizer, settings, batch_size)
+
+
+# --- command line -------------------------------------------------------------------------------------------
+
+class InputError(ValueError):
+    """Bad input, with its place (file:line)."""
+
+
+def read_records(binary_lines, name: str, jsonl: bool) -> list:
+    """Plain text: one document per line, blank lines included (so output line n answers input line n).
+    JSON lines: one object with a "text" field per line; blank lines are skipped."""
+    records = []
+    for number, raw in enumerate(binary_lines, 1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").removesuffix("\n").removesuffix("\r")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{name}:{number}: not UTF-8 ({error.reason} at byte {error.start})") from None
+        if not jsonl:
+            records.append({"text": line})
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{name}:{number}: bad JSON ({error.msg} at column {error.colno})") from None
+        if not isinstance(record, dict) or "text" not in record:
+            raise InputError(f'{name}:{number}: expected a JSON object with a "text" field')
+        if not isinstance(record["text"], str):
+            raise InputError(f'{name}:{number}: "text" must be a string')
+        records.append(record)
+    return records
+
+
+def read_input(args) -> list:
+    if args.texts and args.file:
+        raise InputError("give TEXT arguments or --file, not both")
+    if args.texts:
+        if args.jsonl:
+            raise InputError("--jsonl applies to --file or stdin; TEXT arguments are plain text")
+        return [{"text": text} for text in args.texts]
+    if args.file in (None, "-"):
+        if args.file is None and sys.stdin.isatty():
+            raise InputError("nothing to tag: give TEXT arguments, --file PATH, or pipe text to stdin")
+        return read_records(sys.stdin.buffer, "<stdin>", args.jsonl)
+    try:
+        with open(args.file, "rb") as f:
+            return read_records(f, args.file, args.jsonl)
+    except OSError as error:
+        raise InputError(f"{args.file}: {error.strerror}") from None
+
+
+def run(args) -> int:
+    try:
+        if args.batch_size < 1:
+            raise InputError("--batch-size must be at least 1")
+        records = read_input(args)
+        if not Path(args.model_dir).is_dir():
+            raise InputError(f"{args.model_dir}: no such model folder")
+        predictor = load(args.model_dir, batch_size=args.batch_size)
+        # ValueError: not a fast tokenizer, or input the model cannot take (a pair model given one text).
+        records, results = predictor.predict_records(records, from_arguments=bool(args.texts))
+    except (OSError, ValueError) as error:  # OSError: no loadable model
+        print(f"nerflow predict: error: {error}", file=sys.stderr)
+        return 1
+    lines = (json.dumps({**record, **result}, ensure_ascii=False) + "\n" for record, result in zip(records, results))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="\n") as f:
+            f.writelines(lines)
+    else:
+        sys.stdout.reconfigure(encoding="utf-8")  # JSON is UTF-8, whatever the terminal's locale
+        sys.stdout.writelines(lines)
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir", metavar="MODEL_DIR", help="a trained model folder, e.g. models/finetuned")
+    parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to tag, one document each")
+    parser.add_argument("--file", metavar="PATH", help="read documents from PATH ('-': stdin); without TEXT "
+                        "or --file, documents are read from stdin when it is not a terminal")
+    parser.add_argument("--jsonl", action="store_true", help='input is JSON lines with a "text" field; other '
+                        "fields are copied to the output (blank lines skipped)")
+    parser.add_argument("--output", metavar="PATH", help="write JSON lines to PATH instead of stdout")
+    parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per batch (default 32)")
+    parser.description = "Tag texts with a trained model and write their entities as JSON lines."
+    parser.epilog = HELP_EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the epilog's line breaks
+    parser.set_defaults(run=run)
+
+
+HELP_EPILOG = """\
+Plain-text input is one document per line. Every line, blank ones included,
+gives one output line, so output line n answers input line n. Output is JSON
+lines, one per document:
+  {"text": ..., "entities": [{"label": "PER", "start": 0, "end": 5,
+                              "text": "Alice", "score": 0.97}, ...]}
+start/end are character offsets into text (end exclusive); score is the mean
+over the entity's words of the probability of the predicted tag.
+
+Words are split as in CoNLL-2003 (Penn Treebank conventions, nltk's
+tokenizer): "Germany's" is two words, "Germany" and "'s"; "U.S." and
+"well-known" are one; punctuation stands apart. Texts longer than
+max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length,
+window_overlap and context; else 128, 32 and sentence). Tags are decoded as
+in evaluation (constrained_decoding in nerflow.json; else the best valid
+IOB2 sequence).
+"""

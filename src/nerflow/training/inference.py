@@ -1,0 +1,100 @@
+"""Batched prediction over encoded windows, shared by training (the dev score after each epoch), evaluation and
+`nerflow predict`: per-position log-probabilities (token classification), or class probabilities per window."""
+
+import torch
+from tqdm.auto import tqdm
+
+from nerflow.training import IGNORE
+from nerflow.training.batching import collate, model_inputs, position_offset, unpack
+from nerflow.training.runtime import autocast_for, use_fast_attention_kernels
+
+PACKED_WIDTH = 512  # packed prediction rows: several windows each, one attention block per window
+
+
+def device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def prediction_batches(windows: list, batch_size: int, packed: bool, rows: int) -> list:
+    """Index lists. Padded: windows sorted by length, `batch_size` a batch, so a batch pads to its own longest.
+    Packed: windows longest first, placed first-fit into `rows` rows of PACKED_WIDTH until one does not fit,
+    so every batch has one shape (collate packs them the same way: same order, same rule)."""
+    lengths = [len(w["input_ids"]) for w in windows]
+    if not packed:
+        order = sorted(range(len(windows)), key=lengths.__getitem__)
+        return [order[first:first + batch_size] for first in range(0, len(order), batch_size)]
+    batches, batch, free = [], [], []
+    for i in sorted(range(len(windows)), key=lambda i: -lengths[i]):
+        row = next((r for r, room in enumerate(free) if room >= lengths[i]), None)
+        if row is None and len(free) == rows:
+            batches.append(batch)
+            batch, free = [], []
+        if row is None:
+            row = len(free)
+            free.append(PACKED_WIDTH)
+        free[row] -= lengths[i]
+        batch.append(i)
+    return batches + [batch] if batch else batches
+
+
+def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None,
+                    loss: bool = False, packed: bool = None):
+    """Log-probabilities of every label at every position of every window ([pieces, labels] float tensors on
+    the CPU, in input order). With `loss`, (log-probabilities, mean cross-entropy over the windows' labelled
+    positions): the windows need their "labels" (-100 where unlabelled), as tokenize writes them.
+
+    On CUDA the windows are packed into batches of one fixed shape (`batch_size` / 4 rows of PACKED_WIDTH), so
+    the attention kernels and cuBLAS meet one shape for the whole run; on the CPU each batch of `batch_size`
+    windows of similar length pads to its own longest, which computes the fewest tokens (BENCHMARKS.md).
+    """
+    device = device_of(model)
+    packed = device.type == "cuda" if packed is None else packed
+    use_fast_attention_kernels()
+    rows = max(1, batch_size // 4)
+    offset = position_offset(model)
+    out = [None] * len(windows)
+    was_training = model.training
+    model.eval()
+    loss_sum, labelled = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
+    batches = prediction_batches(windows, batch_size, packed, rows)
+    # delay: no bar for inputs tagged in under two seconds (a few sentences given to `nerflow predict`).
+    with torch.inference_mode(), autocast_for(device):
+        for batch_indexes in tqdm(batches, desc=progress, disable=progress is None, unit="batch", delay=2):
+            batch_windows = [windows[i] for i in batch_indexes]
+            if not loss:
+                batch_windows = [{"input_ids": w["input_ids"]} for w in batch_windows]
+            batch = collate(batch_windows, pad_id, packed=packed, width=PACKED_WIDTH if packed else None,
+                            rows=rows if packed else None, position_offset=offset)
+            on_device = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != "placement"}
+            logits = model(**model_inputs(on_device)).logits.float()
+            if loss:
+                labels = on_device["labels"]
+                loss_sum += torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(),
+                                                              ignore_index=IGNORE, reduction="sum")
+                labelled += (labels != IGNORE).sum()
+            log_probs = logits.log_softmax(-1).cpu()
+            for i, row in zip(batch_indexes, unpack(batch, log_probs, [len(w["input_ids"]) for w in batch_windows])):
+                out[i] = row
+    model.train(was_training)
+    return (out, loss_sum.item() / max(labelled.item(), 1)) if loss else out
+
+
+def predict_classes(model, windows: list, batch_size: int, pad_id: int, loss: bool = False):
+    """[examples, labels] class probabilities (CPU, input order); with `loss`, (probabilities, mean cross-entropy).
+    Batches of windows of similar length, each padded to its own longest (as predict_windows on a CPU)."""
+    device = device_of(model)
+    out = torch.empty(len(windows), model.config.num_labels)
+    total = torch.zeros((), device=device)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode(), autocast_for(device):
+        for indexes in prediction_batches(windows, batch_size, packed=False, rows=1):
+            batch = collate([{k: windows[i][k] for k in ("input_ids", "labels") if k in windows[i]} for i in indexes],
+                            pad_id)
+            on_device = {k: v.to(device) for k, v in batch.items()}
+            logits = model(**model_inputs(on_device)).logits.float()
+            if loss:
+                total += torch.nn.functional.cross_entropy(logits, on_device["labels"], reduction="sum")
+            out[indexes] = logits.softmax(-1).cpu()
+    model.train(was_training)
+    return (out, total.item() / max(len(windows), 1)) if loss else out
