@@ -31,6 +31,7 @@ import torch
 
 from nerflow.data import store
 from nerflow.data.files import read_json, write_json_atomic
+from nerflow.data.store import Windows
 from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, LABELS_FILE, PROCESSED_DIR, TOKENIZED_DIR
 from nerflow.tasks import task_for
@@ -84,9 +85,9 @@ def measure(path: str, args, around=contextlib.nullcontext()) -> dict:
     task = task_for(params)
     labels = read_json(PROCESSED_DIR / LABELS_FILE)
     split = "train" if path == "train" else args.predict_split
-    windows = store.read_split(args.tokenized, split)
+    windows = Windows(store.read_split(args.tokenized, split))
     if split == "train" and args.windows:
-        windows = windows[:args.windows]
+        windows = windows.slice(0, min(args.windows, len(windows)))
     model = load_model(args.config, task, labels, params).to(device())  # the copy to the device is not timed
     tokens_per_example = task.batch_unit(store.read_split(args.tokenized, "train"), PROCESSED_DIR)
     engine = replace(engine_for(device(), 1, task.packable), **engine_overrides(args.engine))
@@ -96,9 +97,8 @@ def measure(path: str, args, around=contextlib.nullcontext()) -> dict:
     start = time.perf_counter()
     with around:
         if path == "train":
-            state = fit(model, [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in windows], params,
-                        pad_id=0, evaluate=None, engine=engine, progress=False, tokens_per_example=tokens_per_example,
-                        packable=task.packable)
+            state = fit(model, windows, params, pad_id=0, evaluate=None, engine=engine, progress=False,
+                        tokens_per_example=tokens_per_example, packable=task.packable)
             computed = state.computed_tokens
         else:
             model.eval()
@@ -108,7 +108,7 @@ def measure(path: str, args, around=contextlib.nullcontext()) -> dict:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     passes = args.epochs if split == "train" else 1
-    real = sum(len(w["input_ids"]) for w in windows) * passes
+    real = int(windows.lengths.sum()) * passes
     return {"seconds": seconds, "windows": len(windows) * passes, "real_tokens": real, "computed_tokens": computed,
             "real_share": real / computed if computed else None, "real_tokens_per_s": real / seconds,
             "windows_per_s": len(windows) * passes / seconds, "peak_memory_mb": peak_memory_mb()}

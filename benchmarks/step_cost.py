@@ -21,6 +21,7 @@ from accelerate import Accelerator
 
 from nerflow.data import store
 from nerflow.data.files import read_json
+from nerflow.data.store import Windows
 from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, LABELS_FILE, PROCESSED_DIR
 from nerflow.tasks import task_for
@@ -39,8 +40,8 @@ def main():
     params["attention_dropout"] = None if dropout == "none" else float(dropout)
     task = task_for(params)
     labels = read_json(PROCESSED_DIR / LABELS_FILE)
-    windows = store.read_split(path, "train")
-    lengths = [len(w["input_ids"]) for w in windows]
+    windows = Windows(store.read_split(path, "train"), ["input_ids", "labels"])
+    lengths = windows.lengths.tolist()
     pad_id = load_tokenizer(BASE_MODEL_DIR).pad_token_id
     batches = token_budget_batches(lengths, params["batch_size"], params["seed"], task.batch_unit(windows, PROCESSED_DIR))
     accelerator = Accelerator(cpu=True)
@@ -51,7 +52,7 @@ def main():
     loss_sum = torch.zeros(())
     timed = []
     for k, b in enumerate(random.Random(0).sample(range(len(batches)), SAMPLED)):
-        batch = collate([windows[i] for i in batches[b]], pad_id=pad_id)
+        batch = collate(windows.take(batches[b]), pad_id=pad_id)
         start = time.perf_counter()
         eager_step(accelerator, model, optimizer, batch, float(params["max_grad_norm"]), loss_sum, autocast)
         if k >= UNTIMED:

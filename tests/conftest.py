@@ -87,7 +87,10 @@ def succeeds(folder) -> str:
 
 
 def records(folder, split) -> list:
-    return [json.loads(line) for line in (folder / f"data/processed/{split}.jsonl").read_text().splitlines()]
+    """The processed records of a split, as dicts (None-valued fields left out, as the stages write them)."""
+    from nerflow.data import store
+
+    return [{k: v for k, v in row.items() if v is not None} for row in store.rows(folder / "data/processed", split)]
 
 
 def data_metrics(folder) -> dict:

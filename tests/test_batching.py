@@ -1,5 +1,6 @@
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -31,7 +32,26 @@ def test_every_window_once_and_within_the_budget():
 
 def test_a_window_longer_than_the_budget_gets_a_batch_of_its_own():
     # budget = 1 x mean length 34: the two short windows share a batch, the long one is alone
-    assert token_budget_batches([1, 1, 100], batch_size=1, seed=0) == [[0, 1], [2]]
+    assert [b.tolist() for b in token_budget_batches([1, 1, 100], batch_size=1, seed=0)] == [[0, 1], [2]]
+
+
+def test_batches_are_planned_as_the_list_based_sampler_planned_them():
+    """The plan from a lengths array is the one the sampler made from Python lists before windows moved to Arrow
+    (the same seed gives the same batches, so the same training): shuffle, stable sort by length, greedy cut."""
+    lengths = lengths_like_conll(3000)
+    for seed, tokens_per_example in ((1, None), (7, 17.5)):
+        order = list(range(len(lengths)))
+        random.Random(seed).shuffle(order)
+        order.sort(key=lengths.__getitem__)
+        budget, expected, batch = 32 * (tokens_per_example or sum(lengths) / len(lengths)), [], []
+        for i in order:
+            if batch and lengths[i] * (len(batch) + 1) > budget:
+                expected.append(batch)
+                batch = []
+            batch.append(i)
+        expected.append(batch)
+        planned = token_budget_batches(np.array(lengths), 32, seed, tokens_per_example)
+        assert [b.tolist() for b in planned] == expected
 
 
 def test_order_changes_by_epoch_and_is_reproducible():

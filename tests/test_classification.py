@@ -21,7 +21,7 @@ def read(path: Path, columns: dict, name: str, drop=()) -> tuple:
     """(examples, counts) of one file, as the preprocess stage reads it."""
     counts = Counts()
     options = classification.ReadOptions(columns, tuple(drop), quoting="auto")
-    return classification.read_examples(path, options, name, counts), counts
+    return list(classification.read_examples(path, options, name, counts)), counts
 
 
 def write(path: Path, text: str) -> Path:
@@ -98,8 +98,9 @@ def test_columns_must_match_the_task():
 def test_unknown_dev_label_names_its_line():
     examples = [classification.Example("a", 2, "fresh"), classification.Example("b", 3, "meh"),
                 classification.Example("c", 4, "meh")]
-    assert classification.unknown_labels(examples, ["fresh", "rotten"], "dev.csv") == [
-        "dev.csv:3: label 'meh' does not occur in train (2 rows)"]
+    task = classification.TextClassification()
+    found = [f for e in examples for f in task.unknown_labels(e, {"fresh", "rotten"}, "dev.csv")]
+    assert found == [("meh", "dev.csv:3"), ("meh", "dev.csv:4")]
 
 
 def test_long_texts_are_truncated_and_counted_pairs_lose_from_the_longer(tiny_tokenizer):
@@ -130,8 +131,11 @@ def test_error_summary_and_report_quote_the_most_confident_mistake():
     probabilities = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.7, 0.3]])
     assert classification.error_summary([e.label for e in examples], predicted) == {
         "errors": 2, "confusions": {"rotten -> fresh": 2}}
-    report = classification.error_report_markdown(examples, predicted, probabilities, ["fresh", "rotten"], "dev")
+    quoted = []
+    report = classification.error_report_markdown([e.label for e in examples], predicted, probabilities,
+                                                  ["fresh", "rotten"], "dev", lambda i: quoted.append(i) or examples[i])
     assert "2 of 4 examples misclassified" in report and "## rotten read as fresh: 2" in report
+    assert sorted(quoted) == [1, 2]  # only the examples quoted (the two rotten ones) are read
     assert report.index("line 4 (p=0.80): bad bad") < report.index("line 3 (p=0.60): so bad")
     assert classification.confusion_records(["a", "b"], ["a", "a"]) == [
         {"actual": "a", "predicted": "a"}, {"actual": "b", "predicted": "a"}]

@@ -107,7 +107,7 @@ def test_windows_are_shared_and_read_neighbouring_sentences(tiny_tokenizer):
 def test_sentence_context_writes_the_windows_it_wrote_before_document_context(tiny_tokenizer):
     """The fixture's windows in sentence context, byte for byte as the code before document context wrote them
     (their sha256, with and without label_all_tokens); also checked on all of CoNLL-2003 with MiniLM's tokenizer."""
-    sentences = [s for split in ("train", "dev", "test") for s in read_conll(FIXTURES / "tiny" / f"{split}.txt")]
+    sentences = [s for split in ("train", "dev", "test") for s in list(read_conll(FIXTURES / "tiny" / f"{split}.txt"))]
     expected = {False: "3557c9a8b1344b8e84b664c14377b03b490157d5a572b639552095a45c471f02",
                 True: "fafe462c0a9e2fd076ed932461bf9bc36413a07d6fbd83894ed54c1bd70b3a7f"}
     for label_all_tokens, digest in expected.items():

@@ -39,6 +39,9 @@ def test_each_window_goes_to_exactly_one_process_each_epoch(tmp_path, tiny_model
         assert seen[0] and seen[1]  # both processes train
         assert sorted(seen[0] + seen[1]) == list(range(61))  # every window once, none twice
     assert ranks[0]["seen"][0] != ranks[0]["seen"][1]  # a new order each epoch
+    # Each process reads from the stored windows only those of its own batches.
+    assert all(rank["read"] == sorted(set(rank["seen"][0] + rank["seen"][1])) for rank in ranks)
+    assert len(ranks[0]["read"]) < 61 and len(ranks[1]["read"]) < 61
     # An odd number of batches: one process steps once more per epoch, and training still finishes (no hang).
     assert ranks[0]["batches"] % 2 == 1
     assert sorted(rank["steps"] for rank in ranks) == [ranks[0]["batches"] - 1, ranks[0]["batches"] + 1]

@@ -46,17 +46,19 @@ def test_batches_of_mixed_lengths_predict_as_single_windows(model_and_windows):
     model, windows, pad_id = model_and_windows
     assert len({len(w["input_ids"]) for w in windows}) > 3  # the batches really are padded
     ids, probs, loss_sum, labelled = one_by_one(model, windows)
-    log_probs, mean_loss = predict_windows(model, windows, batch_size=5, pad_id=pad_id, loss=True)
+    log_probs, summed, counted = predict_windows(model, windows, batch_size=5, pad_id=pad_id, loss=True)
     assert [row.argmax(-1).tolist() for row in log_probs] == ids
     assert [row.exp().max(-1).values.tolist() for row in log_probs] == [pytest.approx(p, abs=1e-5) for p in probs]
-    assert labelled > 0 and mean_loss == pytest.approx(loss_sum / labelled, rel=1e-5)
+    assert labelled > 0 and counted == labelled and summed == pytest.approx(loss_sum, rel=1e-5)
 
 
 def test_packed_prediction_equals_padded(model_and_windows):
     """The GPU's fixed-shape packed batches predict what the CPU's padded batches do."""
     model, windows, pad_id = model_and_windows
-    padded, padded_loss = predict_windows(model, windows, batch_size=5, pad_id=pad_id, loss=True, packed=False)
-    packed, packed_loss = predict_windows(model, windows, batch_size=8, pad_id=pad_id, loss=True, packed=True)
+    padded, padded_loss, padded_count = predict_windows(model, windows, batch_size=5, pad_id=pad_id, loss=True,
+                                                        packed=False)
+    packed, packed_loss, packed_count = predict_windows(model, windows, batch_size=8, pad_id=pad_id, loss=True,
+                                                        packed=True)
     for a, b in zip(padded, packed):
         assert torch.allclose(a, b, atol=1e-5)
-    assert packed_loss == pytest.approx(padded_loss, rel=1e-5)
+    assert packed_loss == pytest.approx(padded_loss, rel=1e-5) and packed_count == padded_count

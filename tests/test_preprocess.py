@@ -79,7 +79,7 @@ TWELVE_DOCS = jsonl(*[s for d in range(12) for s in ((["Paris"], ["B-LOC"], d), 
 
 
 def processed(folder) -> dict:
-    return {p.name: p.read_bytes() for p in (folder / "data/processed").iterdir()}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in (folder / "data/processed").rglob("*") if p.is_file()}
 
 
 def test_train_only_is_split_by_documents_and_deterministically(tmp_path):
@@ -136,8 +136,8 @@ def test_unknown_labels_are_an_error_with_counts(tmp_path):
     folder = project(tmp_path, {"train.txt": "Paris B-LOC\n", "dev.txt": DRUG_DEV, "test.txt": "a O\n"},
                      files={"train": "/x/train.txt", "dev": "/x/dev.txt", "test": "/x/test.txt"})
     message = fails(folder)
-    assert "dev: label B-DRUG (first at data/raw/dev.txt (= /x/dev.txt):1) does not occur in train (3 times)" in message
-    assert "dev: label I-DRUG (first at data/raw/dev.txt (= /x/dev.txt):9) does not occur in train (once)" in message
+    assert "data/raw/dev.txt (= /x/dev.txt):1: label 'B-DRUG' does not occur in train (3 times)" in message
+    assert "data/raw/dev.txt (= /x/dev.txt):9: label 'I-DRUG' does not occur in train (once)" in message
     assert "unknown_labels: O" in message
 
 

@@ -99,7 +99,7 @@ def test_fresh_clone_pulls_byte_identical_model_and_data(team):
     assert not (repo / "models/finetuned").exists()
     dvc("pull", cwd=repo, env=env)
     pulled, original = files_under(repo), files_under(team.first)
-    assert "models/finetuned/model.safetensors" in pulled and "data/tokenized/train.jsonl" in pulled
+    assert "models/finetuned/model.safetensors" in pulled and "data/tokenized/train/part-00000.arrow" in pulled
     assert pulled == original
     assert "up to date" in dvc("status", cwd=repo, env=env).stdout
 

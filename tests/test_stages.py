@@ -60,7 +60,7 @@ def test_dev_label_unknown_to_train_is_an_error(tmp_path):
     project = project_with_raw(tmp_path, {"dev": "Aspirin NN B-NP B-DRUG\nhelps VBZ B-VP O\n"})
     result = run_stage("preprocess", project)
     assert result.returncode != 0
-    assert "dev: label B-DRUG (first at data/raw/dev.txt" in result.stderr and ":1) does not occur in train" in result.stderr
+    assert "data/raw/dev.txt (= " in result.stderr and "dev.txt):1: label 'B-DRUG' does not occur in train" in result.stderr
     assert not (project / "data" / "processed").exists()
 
 

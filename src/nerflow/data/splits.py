@@ -101,6 +101,7 @@ class Counts:
 
     def __init__(self):
         self.records, self.kept, self.dropped, self.split_off = 0, 0, {}, {}
+        self.extra = {}  # what else the reader counts in the file (NER: tag sequence repairs)
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + n
@@ -109,4 +110,4 @@ class Counts:
         counts = {"records": self.records, unit: self.kept, "dropped": dict(self.dropped)}
         if self.split_off:
             counts["split_off"] = dict(self.split_off)
-        return counts
+        return {**counts, **self.extra}

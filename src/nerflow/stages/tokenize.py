@@ -1,18 +1,18 @@
 """Stage tokenize: data/processed -> data/tokenized (the model windows of each split, and settings.json: how they
-were made, which the model folder keeps for `nerflow predict`) and metrics/tokenize.json."""
+were made, which the model folder keeps for `nerflow predict`) and metrics/tokenize.json. Shards of each split
+are encoded in `data_workers` processes (null: one per core); the windows are the same whatever their number."""
 
 from nerflow.data.files import write_json_atomic
 from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZE_METRICS, TOKENIZED_DIR
 from nerflow.tasks import task_for
-from nerflow.training.models import load_tokenizer
 
 
 def main():
     params = load_params()
     try:
-        task, tokenizer = task_for(params), load_tokenizer(BASE_MODEL_DIR)
-        stats = task.tokenize(params, tokenizer, PROCESSED_DIR, TOKENIZED_DIR)
+        stats = task_for(params).tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR,
+                                          workers=params.get("data_workers"))
     except ValueError as error:  # a bad param, or not a fast tokenizer
         raise SystemExit(f"tokenize: {error}") from None
     write_json_atomic(TOKENIZE_METRICS, stats)

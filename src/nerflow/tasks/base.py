@@ -4,26 +4,42 @@ classification, ...) is one class implementing this interface; the stages get it
 
 Stage by stage, what a task provides (the methods without a body here are the ones each task writes):
   preprocess  read_options (the dataset params it reads, checked), read_file (one raw file -> its records,
-              each checked), labels (from train), check_labels (dev and test labels train never shows),
-              stats (what metrics/data.json says of a split); `prepare` runs them over the splits
-  tokenize    encode (records -> model windows, with their counts); `tokenize` runs it over the splits
+              each checked), labels_of and label_list (the label set, from train), unknown_labels (a dev or
+              test record's labels train never shows), stats (what metrics/data.json says of a split);
+              `prepare` streams the files through them into Arrow (nerflow.data.store)
+  tokenize    window_settings, encode (records -> model windows, with their counts); `tokenize` runs encode
+              over document-aligned shards of each split in several processes
   train       model_class, dev_metric, packable, batch_unit, dev_scorer; model_settings and card for the folder
   evaluate    evaluate_split (scores, error counts and report, plot records; predictions written)
   predict     predictor (a saved model folder -> a callable on raw texts)
 
-Records are the processed form of one input record (a sentence, an example): `record_type` has a from-dict
-constructor and `to_record()`. Windows are dicts of lists: at least "input_ids" and, for training, "labels".
+Records are the processed form of one input record (a sentence, an example): `record_type(**row)` builds one from
+a stored row, `to_record()` gives the row. Windows are dicts of lists: at least "input_ids" and, for training,
+"labels". A stage holds a bounded part of a split at a time: preprocess a record batch, tokenize a shard per
+process, train and evaluate the memory-mapped windows (nerflow.data.store).
 """
 
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from tqdm.auto import tqdm
 
 from nerflow.data import store
 from nerflow.data.files import atomic_dir, read_json, write_json_atomic
 from nerflow.data.rawfiles import raw_file
-from nerflow.data.splits import Counts, split_params, split_train, train_examples
+from nerflow.data.splits import Counts, plan_split, split_params, train_examples
 from nerflow.data.textfiles import DataError
 from nerflow.paths import LABELS_FILE, SPLITS, WINDOW_SETTINGS
+from nerflow.training.models import load_tokenizer
+
+SHARD_RECORDS = 16384  # records a tokenize process encodes at a time (a shard ends at a document's end)
+AS_READ = ".as-read"  # train as read, before dev and test are split off it (inside preprocess's output, removed)
 
 
 @dataclass
@@ -55,7 +71,9 @@ class Task:
     unit: str  # what a record is called in metrics and messages: sentences, examples
     dev_metric: str  # the dev score training chooses the epoch by: f1, accuracy (curves: train/dev_<metric>)
     packable: bool  # training windows may be packed end to end into fixed-shape rows (the captured GPU step)
-    record_type: type  # the processed record: record_type(**dict) and .to_record()
+    record_type: type  # the processed record: record_type(**row) and .to_record()
+    document_column: str = None  # the stored column naming a record's document, where records have documents
+    unknown_labels_hint: str = "Fix the files. Nothing was written."  # how to resolve unknown labels
 
     @property
     def model_class(self):
@@ -70,92 +88,213 @@ class Task:
 
     def read_file(self, path: Path, options, name: str, counts: Counts):
         """Yield the records of one raw file, counting in `counts` the records read and those dropped (by reason);
-        raise DataError listing every problem by line (`name` is how messages call the file)."""
+        after the last, raise DataError listing every problem by line (`name` is how messages call the file)."""
         raise NotImplementedError
 
-    def labels(self, train: list) -> list:
+    def labels_of(self, record) -> list:
         raise NotImplementedError
 
-    def check_labels(self, splits: dict, labels: list, names: dict, options) -> dict:
-        """Handle dev and test labels that train never shows (raise ValueError, or map them); return extra
-        metrics/data.json keys per split."""
-        return {}
+    def label_list(self, seen: set) -> list:
+        """The labels, in the order the model numbers them, of those train shows."""
+        return sorted(seen)
 
-    def stats(self, records: list, labels: list, options) -> dict:
-        """metrics/data.json's description of one split's kept records."""
-        return {}
+    def unknown_labels(self, record, known: set, name: str) -> list:
+        """(label, "file:line") of each label of a dev or test record that train never shows."""
+        return [(label, f"{name}:{record.line}") for label in self.labels_of(record) if label not in known]
 
-    document_of = None  # record -> its document, where records have documents (split-off dev/test take whole ones)
+    def on_unknown_labels(self, options) -> str:
+        """What to do with a dev or test label train never shows: "error", or "O" (read it as O)."""
+        return "error"
+
+    def without(self, record, unknown: set):
+        """`record` with the labels of `unknown` read as O (for on_unknown_labels "O")."""
+        raise NotImplementedError
+
+    def stats(self, table, labels: list, options) -> dict:
+        """metrics/data.json's description of one split, from its stored records (a memory-mapped table)."""
+        return {}
 
     def prepare(self, dataset: dict, raw_dir: Path, out_dir: Path) -> dict:
         """The preprocess stage: the raw files of raw_dir -> the records of each split and labels.json in out_dir
         (dev and test split off train when they have no file, train cut to dataset.train_examples); returns
-        metrics/data.json. ValueError names every problem; nothing is written then."""
+        metrics/data.json. Files are read a record at a time and written a record batch at a time. ValueError
+        names every problem of every file; nothing is written then."""
         options, limit = self.read_options(dataset), train_examples(dataset)
         paths = {split: raw_file(raw_dir, split) for split in SPLITS}
         if paths["train"] is None:
             raise ValueError(f"{raw_dir} holds no train file; run the download stage first")
         names = {split: source_name(dataset, split, path) for split, path in paths.items() if path}
-        splits, counts, errors = {}, {split: Counts() for split in SPLITS}, []
-        for split, name in names.items():
+        missing = [split for split in SPLITS if split not in names]
+        counts, extra, errors = {split: Counts() for split in SPLITS}, {}, []
+        with atomic_dir(out_dir) as out:
+            # Train first: the labels it shows are those dev and test may hold.
+            seen = set()
             try:
-                splits[split] = list(self.read_file(paths[split], options, name, counts[split]))
+                with store.SplitWriter(out / (AS_READ if missing else "train") / store.part_name(0)) as writer:
+                    for record in self.read_file(paths["train"], options, names["train"], counts["train"]):
+                        seen.update(self.labels_of(record))
+                        if missing or limit is None or writer.rows + len(writer.pending) < limit:
+                            writer.add(record.to_record())
+                        else:  # read (for its labels and checks), not kept
+                            counts["train"].drop("train_examples")
             except DataError as error:
                 errors.append(str(error))
-        if errors:  # every file's problems at once
-            raise ValueError("\n".join(errors))
-        labels = self.labels(splits["train"])  # from the whole train file, so that split-off dev/test hold no unknown label
-        missing = [split for split in SPLITS if split not in splits]
-        if missing:
-            fractions, seed = split_params(dataset, missing)
-            made, how = split_train(splits["train"], missing, fractions, seed, self.document_of, self.unit)
-            splits.update(made)
-            counts["train"].split_off = {split: len(made[split]) for split in missing}
-            print(f"preprocess: {' and '.join(missing)} split off train by {how} (seed {seed}): "
-                  + ", ".join(f"{split} {len(splits[split])} {self.unit}" for split in SPLITS))
-        extra = self.check_labels(splits, labels, names, options)
-        if limit and len(splits["train"]) > limit:  # after dev and test are split off: they stay the same
-            counts["train"].drop("train_examples", len(splits["train"]) - limit)
-            splits["train"] = splits["train"][:limit]
-        stats = {}
-        for split in SPLITS:
-            counts[split].kept = len(splits[split])
-            stats[split] = {**counts[split].as_dict(self.unit), **self.stats(splits[split], labels, options),
-                            **extra.get(split, {})}
-        with atomic_dir(out_dir) as out:
+            labels = self.label_list(seen)
+            known, unknown = set(labels), {}
+            for split in (s for s in ("dev", "test") if s in names):
+                unknown[split] = {}
+                try:
+                    with store.SplitWriter(out / split / store.part_name(0)) as writer:
+                        for record in self.read_file(paths[split], options, names[split], counts[split]):
+                            found = self.unknown_labels(record, known, names[split]) if not errors else []
+                            for label, where in found:
+                                count, first = unknown[split].get(label, (0, where))
+                                unknown[split][label] = (count + 1, first)
+                            if found and self.on_unknown_labels(options) == "O":
+                                record = self.without(record, {label for label, _ in found})
+                            writer.add(record.to_record())
+                except DataError as error:
+                    errors.append(str(error))
+            if errors:  # every file's problems at once
+                raise ValueError("\n".join(errors))
+            extra = self._report_unknown(unknown, options)
+            if missing:
+                self._split_off(out, dataset, missing, limit, counts)
+            stats = {}
             for split in SPLITS:
-                store.write_split(out, split, (r.to_record() for r in splits[split]))
+                table = store.read_split(out, split)
+                counts[split].kept = table.num_rows
+                stats[split] = {**counts[split].as_dict(self.unit), **self.stats(table, labels, options),
+                                **extra.get(split, {})}
             write_json_atomic(out / LABELS_FILE, labels)
         return stats
 
+    def _report_unknown(self, unknown: dict, options) -> dict:
+        """Stop on dev/test labels train never shows, or (unknown_labels O) say what was read as O; the extra
+        metrics/data.json keys of each split."""
+        def times(count):
+            return "once" if count == 1 else f"{count} times"
+
+        found = [f"{where}: label {label!r} does not occur in train ({times(count)})"
+                 for split, labels in unknown.items() for label, (count, where) in labels.items()]
+        if self.on_unknown_labels(options) == "error":
+            if found:
+                raise ValueError("\n".join(found) + "\n" + self.unknown_labels_hint)
+            return {}
+        for split, labels in unknown.items():
+            if labels:
+                print(f"preprocess: {split}: read as O (unknown_labels: O): " + ", ".join(
+                    f"{label} {times(count)} (first at {where})" for label, (count, where) in labels.items()))
+        return {split: {"mapped_to_O": {label: count for label, (count, _) in unknown.get(split, {}).items()}}
+                for split in ("dev", "test")}
+
+    def _split_off(self, out: Path, dataset: dict, missing: list, limit, counts: dict) -> None:
+        """Train as read -> train and the missing dev/test: whole documents where they can give each split its
+        share (nerflow.data.splits.plan_split), routed a record batch at a time; train cut to `limit`."""
+        fractions, seed = split_params(dataset, missing)
+        as_read = store.read_split(out, AS_READ)
+        if self.document_column:
+            documents = as_read.column(self.document_column).to_numpy()
+            starts = np.flatnonzero(np.diff(documents, prepend=documents[:1] - 1))
+            sizes = np.diff(np.append(starts, len(documents))).tolist()
+        else:
+            sizes = [1] * as_read.num_rows
+        owner, how = plan_split(sizes, missing, fractions, seed, self.unit)
+        how = how if self.document_column else self.unit
+        owner = np.array([SPLITS.index(split) for split in owner], dtype=np.int8)
+        made = {split: int((owner == SPLITS.index(split)).sum()) for split in SPLITS}
+        del as_read
+        position, kept = 0, 0
+        writers = {split: store.SplitWriter(out / split / store.part_name(0)) for split in ("train", *missing)}
+        try:
+            for batch in store.batches(out, AS_READ):
+                mine = owner[position:position + batch.num_rows]
+                position += batch.num_rows
+                for split, writer in writers.items():
+                    part = batch.filter(mine == SPLITS.index(split))
+                    if split == "train" and limit is not None:
+                        keep = max(0, min(part.num_rows, limit - kept))
+                        counts["train"].drop("train_examples", part.num_rows - keep) if part.num_rows > keep else None
+                        part, kept = part.slice(0, keep), kept + keep
+                    writer.add_table(pa.Table.from_batches([part]))
+        finally:
+            for writer in writers.values():
+                writer.__exit__(None)
+        counts["train"].split_off = {split: made[split] for split in missing}
+        for path in (out / AS_READ).iterdir():
+            path.unlink()
+        (out / AS_READ).rmdir()
+        print(f"preprocess: {' and '.join(missing)} split off train by {how} (seed {seed}): "
+              + ", ".join(f"{split} {made[split]} {self.unit}" for split in SPLITS))
+
     # --- tokenize ---------------------------------------------------------------------------------------------
 
-    def window_settings(self, params: dict, splits: dict) -> dict:
-        """How the windows of `splits` ({split: records}) are made: tokenized/settings.json, then the model
-        folder's nerflow.json."""
+    def window_settings(self, params: dict, processed: Path) -> dict:
+        """How the windows are made: tokenized/settings.json, then the model folder's nerflow.json."""
         return {"task": self.name, "max_length": params["max_length"]}
 
-    def encode(self, tokenizer, records: list, labels: list, settings: dict, params: dict, split: str) -> tuple:
-        """(windows, their counts for metrics/tokenize.json) of one split's records."""
+    def encode(self, tokenizer, records: list, labels: list, settings: dict, params: dict, split: str,
+               first: int) -> tuple:
+        """(windows, their counts for metrics/tokenize.json) of one shard of a split's records, the shard's first
+        record being record `first` of the split."""
         raise NotImplementedError
 
-    def tokenize(self, params: dict, tokenizer, processed: Path, out_dir: Path) -> dict:
-        """The tokenize stage: each split's records -> its windows in out_dir, with settings.json; returns
-        metrics/tokenize.json."""
+    def shards(self, processed: Path, split: str) -> list:
+        """(start, stop) record ranges of a split, about SHARD_RECORDS long, each ending where a document ends."""
+        table = store.read_split(processed, split)
+        if not table.num_rows:
+            return [(0, 0)]
+        cuts = list(range(SHARD_RECORDS, table.num_rows, SHARD_RECORDS))
+        if self.document_column and cuts:
+            documents = table.column(self.document_column).to_numpy()
+            changes = np.flatnonzero(documents[1:] != documents[:-1]) + 1  # where a document starts
+            cuts = sorted({int(changes[np.searchsorted(changes, cut)]) for cut in cuts
+                           if np.searchsorted(changes, cut) < len(changes)})
+        bounds = [0, *cuts, table.num_rows]
+        return list(zip(bounds, bounds[1:]))
+
+    def tokenize(self, params: dict, tokenizer_dir: Path, processed: Path, out_dir: Path, workers: int = None) -> dict:
+        """The tokenize stage: each split's records -> its windows in out_dir (a part file per shard, the same
+        files whatever the number of processes), with settings.json; returns metrics/tokenize.json. Shards are
+        encoded by `workers` processes (None: one per core), each holding one shard at a time.
+
+        Why not datasets' map(num_proc=...): its shards are cut by size, not where documents end, and the output
+        would depend on the number of processes."""
+        workers = check_workers(workers)
+        tokenizer = load_tokenizer(tokenizer_dir)  # here first: a tokenizer nerflow cannot use stops the stage early
         labels = read_json(processed / LABELS_FILE)
-        splits = {split: [self.record_type(**r) for r in store.read_split(processed, split)] for split in SPLITS}
-        settings = self.window_settings(params, splits)
-        stats = {}
+        settings = self.window_settings(params, processed)
+        jobs = [(split, index, start, stop) for split in SPLITS
+                for index, (start, stop) in enumerate(self.shards(processed, split))]
+        # Starting a process costs about a second: small data is encoded here (CoNLL-2003: 3 s in all).
+        records = sum(stop - start for _, _, start, stop in jobs)
+        workers = min(workers or os.cpu_count() or 1, len(jobs), max(1, records // (2 * SHARD_RECORDS)))
+        job = dict(task=self.name, params=params, processed=str(processed), labels=labels, settings=settings)
+        results = {}
         with atomic_dir(out_dir) as out:
-            for split, records in splits.items():
-                windows, stats[split] = self.encode(tokenizer, records, labels, settings, params, split)
-                store.write_split(out, split, windows)
+            job["out"] = str(out)
+            bar = tqdm(total=len(jobs), desc="tokenize", unit="shard", delay=2)
+            if workers == 1:
+                _worker["tokenizer"] = tokenizer
+                for split, index, start, stop in jobs:
+                    results[split, index] = encode_shard(job, split, index, start, stop)
+                    bar.update()
+            else:
+                # Fresh processes (not forks of this one, which holds Arrow's and the tokenizer's threads), given the
+                # tokenizer pickled: loading it with transformers' AutoTokenizer would import torch, 250 MB a process.
+                with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                                         initargs=(pickle.dumps(tokenizer),)) as pool:
+                    futures = {key[:2]: pool.submit(encode_shard, job, *key) for key in jobs}
+                    for key, future in futures.items():
+                        results[key] = future.result()
+                        bar.update()
+            bar.close()
             write_json_atomic(out / WINDOW_SETTINGS, settings)
-        return stats
+        return {split: merge_counts([results[key] for key in sorted(results) if key[0] == split]) for split in SPLITS}
 
     # --- train ------------------------------------------------------------------------------------------------
 
-    def batch_unit(self, windows: list, processed: Path):
+    def batch_unit(self, windows, processed: Path):
         """Tokens a batch holds per batch_size (None: the mean window length)."""
         return None
 
@@ -180,6 +319,47 @@ class Task:
     def predictor(self, model, tokenizer, settings: dict, batch_size: int):
         """A callable on raw texts for a saved model (settings: its nerflow.json)."""
         raise NotImplementedError
+
+
+def check_workers(workers):
+    """params' data_workers, checked: a whole number of processes, or None (one per core)."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"params.yaml: data_workers is {workers!r}; expected a whole number of processes, at least "
+                         "1, or null for one per core")
+    return workers
+
+
+_worker = {}  # what a tokenize process keeps between shards: the tokenizer
+
+
+def _start_worker(tokenizer: bytes):
+    """A tokenize process: the tokenizer, and the other cores left to the other processes (its own threads off)."""
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    _worker["tokenizer"] = pickle.loads(tokenizer)
+
+
+def encode_shard(job: dict, split: str, index: int, start: int, stop: int) -> dict:
+    """Encode records [start, stop) of a split into part file `index` of the split's windows; their counts."""
+    from nerflow.tasks import task_for
+
+    task = task_for(job["task"])
+    table = store.read_split(job["processed"], split).slice(start, stop - start)
+    records = [task.record_type(**row) for row in table.to_pylist()]
+    windows, counts = task.encode(_worker["tokenizer"], records, job["labels"], job["settings"], job["params"],
+                                  split, start)
+    with store.SplitWriter(Path(job["out"]) / split / store.part_name(index)) as writer:
+        for window in windows:
+            writer.add(window)
+    return counts
+
+
+def merge_counts(parts: list) -> dict:
+    """The counts of a split's shards added up (a longest_* is the longest of them)."""
+    merged = {}
+    for part in parts:
+        for key, value in part.items():
+            merged[key] = max(merged.get(key, value), value) if key.startswith("longest") else merged.get(key, 0) + value
+    return merged
 
 
 def f1_records(per_label: dict) -> list:

@@ -16,10 +16,13 @@ Scores: accuracy, macro-F1, and precision/recall/F1/support per class (scikit-le
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 from nerflow.data import store
+from nerflow.data.store import Windows
 from nerflow.data.rawfiles import raw_format
 from nerflow.data.tables import quoting_of, read_rows
-from nerflow.data.textfiles import MAX_REPORTED, DataError, json_lines
+from nerflow.data.textfiles import DataError, json_lines
 from nerflow.tasks import card
 from nerflow.tasks.base import CardFacts, SplitEvaluation, Task, f1_records
 
@@ -90,12 +93,12 @@ def read_records(path: Path, columns: dict, name: str, quoting: str = "auto"):
         yield line, {c: fields[i] for c, i in index.items()}
 
 
-def read_examples(path: Path, options: "ReadOptions", name: str, counts) -> list:
-    """The examples of one file, counting in `counts` (a nerflow.data.splits.Counts) every record read and those
-    dropped (`drop_labels`: its label is one of dataset.drop_labels). DataError lists every problem by line: a
-    missing or empty text, second text or label."""
+def read_examples(path: Path, options: "ReadOptions", name: str, counts):
+    """Yield the examples of one file, counting in `counts` (a nerflow.data.splits.Counts) every record read and
+    those dropped (`drop_labels`: its label is one of dataset.drop_labels). After the last, DataError lists every
+    problem by line: a missing or empty text, second text or label."""
     columns, drop_labels = options.columns, options.drop_labels
-    examples, problems, dropped = [], [], 0
+    examples, problems, dropped = 0, [], 0
     for line, row in read_records(path, columns, name, options.quoting):
         counts.records += 1
         label = row[columns["label"]]
@@ -110,24 +113,13 @@ def read_examples(path: Path, options: "ReadOptions", name: str, counts) -> list
         if empty:
             problems.append((line, "empty field", f"empty {empty[0]} (column {columns[empty[0]]!r})"))
             continue
-        examples.append(Example(line=line, **{k: str(v) for k, v in fields.items()}))
+        yield Example(line=line, **{k: str(v) for k, v in fields.items()})
+        examples += 1
     if not examples and not problems:
         problems.append((1, "no examples", "no examples" + (f" left after dropping labels {list(drop_labels)}"
                                                             if dropped else "")))
     if problems:
         raise DataError(name, problems)
-    return examples
-
-
-def unknown_labels(examples: list, labels: list, name: str) -> list:
-    """Messages for the labels of `examples` that train never shows: each label, its count, its first line."""
-    known, found = set(labels), {}
-    for e in examples:
-        if e.label not in known:
-            count, line = found.get(e.label, (0, e.line))
-            found[e.label] = (count + 1, line)
-    return [f"{name}:{line}: label {label!r} does not occur in train ({count} rows)"
-            for label, (count, line) in list(found.items())[:MAX_REPORTED]]
 
 
 def encode(tokenizer, examples: list, max_length: int, label2id: dict = None) -> list:
@@ -171,21 +163,22 @@ def error_summary(gold: list, predicted: list) -> dict:
     return {"errors": sum(pairs.values()), "confusions": dict(sorted(pairs.items(), key=lambda kv: -kv[1]))}
 
 
-def error_report_markdown(examples: list, predicted: list, probabilities, labels: list, split: str) -> str:
-    """Markdown: each confusion with its count and its most confident mistakes, quoted with their line."""
-    gold = [e.label for e in examples]
+def error_report_markdown(gold: list, predicted: list, probabilities, labels: list, split: str, example) -> str:
+    """Markdown: each confusion with its count and its most confident mistakes, quoted with their line;
+    `example(i)` is the Example of index i (only the quoted ones are read)."""
     summary = error_summary(gold, predicted)
     lines = [f"# Error analysis: {split}", "",
-             f"{summary['errors']} of {len(examples)} examples misclassified."]
+             f"{summary['errors']} of {len(gold)} examples misclassified."]
     for pair, count in summary["confusions"].items():
         actual, wrong = pair.split(" -> ")
-        mistakes = sorted((i for i, e in enumerate(examples) if e.label == actual and predicted[i] == wrong),
+        mistakes = sorted((i for i, label in enumerate(gold) if label == actual and predicted[i] == wrong),
                           key=lambda i: -float(probabilities[i, labels.index(wrong)]))
         lines += ["", f"## {actual} read as {wrong}: {count}", ""]
         for i in mistakes[:EXAMPLES_REPORTED]:
-            pair_text = f" / {examples[i].text_pair}" if examples[i].text_pair is not None else ""
-            lines.append(f"- line {examples[i].line} (p={float(probabilities[i, labels.index(wrong)]):.2f}): "
-                         f"{examples[i].text}{pair_text}")
+            quoted = example(i)
+            pair_text = f" / {quoted.text_pair}" if quoted.text_pair is not None else ""
+            lines.append(f"- line {quoted.line} (p={float(probabilities[i, labels.index(wrong)]):.2f}): "
+                         f"{quoted.text}{pair_text}")
     return "\n".join(lines) + "\n"
 
 
@@ -203,6 +196,7 @@ class TextClassification(Task):
     packable = False
     record_type = Example
     pair = False
+    unknown_labels_hint = "Fix the files, or leave such rows out with dataset.drop_labels. Nothing was written."
 
     @property
     def model_class(self):
@@ -213,24 +207,19 @@ class TextClassification(Task):
     def read_options(self, dataset: dict) -> ReadOptions:
         return ReadOptions.from_params(dataset, self.pair)
 
-    def read_file(self, path: Path, options: ReadOptions, name: str, counts) -> list:
+    def read_file(self, path: Path, options: ReadOptions, name: str, counts):
         return read_examples(path, options, name, counts)
 
-    def labels(self, train: list) -> list:
-        return sorted({e.label for e in train})
+    def labels_of(self, example: Example) -> list:
+        return [example.label]
 
-    def check_labels(self, splits: dict, labels: list, names: dict, options: ReadOptions) -> dict:
-        unknown = [message for split in ("dev", "test") if split in names
-                   for message in unknown_labels(splits[split], labels, names[split])]
-        if unknown:
-            raise ValueError("\n".join(unknown) + "\nFix the files, or leave such rows out with dataset.drop_labels. "
-                             "Nothing was written.")
-        return {}
+    def stats(self, table, labels: list, options: ReadOptions) -> dict:
+        counted = pc.value_counts(table.column("label")) if table.num_rows else None
+        found = {} if counted is None else dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist()))
+        return {"labels": {label: found.get(label, 0) for label in labels}}
 
-    def stats(self, examples: list, labels: list, options: ReadOptions) -> dict:
-        return {"labels": {label: sum(e.label == label for e in examples) for label in labels}}
-
-    def encode(self, tokenizer, examples: list, labels: list, settings: dict, params: dict, split: str) -> tuple:
+    def encode(self, tokenizer, examples: list, labels: list, settings: dict, params: dict, split: str,
+               first: int) -> tuple:
         windows = encode(tokenizer, examples, settings["max_length"], {label: i for i, label in enumerate(labels)})
         return windows, {"examples": len(windows), "truncated": sum(w["truncated"] for w in windows),
                          "pieces": sum(len(w["input_ids"]) for w in windows),
@@ -241,8 +230,8 @@ class TextClassification(Task):
 
         from nerflow.training.inference import predict_classes
 
-        windows = store.read_split(tokenized, "dev")
-        gold = torch.tensor([w["labels"] for w in windows])
+        windows = Windows(store.read_split(tokenized, "dev"))
+        gold = torch.tensor(windows.column("labels"))
 
         def score(model):
             probabilities, dev_loss = predict_classes(model, windows, params["eval_batch_size"], pad_id, loss=True)
@@ -271,20 +260,20 @@ class TextClassification(Task):
         from nerflow.training.inference import predict_classes
 
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        examples = [Example(**r) for r in store.read_split(processed, split)]
-        windows = store.read_split(tokenized, split)
+        records, windows = store.read_split(processed, split), Windows(store.read_split(tokenized, split))
         probabilities = predict_classes(model, windows, params["eval_batch_size"], pad_id)
         predicted = [labels[i] for i in probabilities.argmax(-1).tolist()]
-        gold = [e.label for e in examples]
-        split_scores = {**scores(gold, predicted, labels), "truncated": sum(w["truncated"] for w in windows)}
+        gold = records.column("label").to_pylist()
+        split_scores = {**scores(gold, predicted, labels), "truncated": sum(windows.column("truncated"))}
         write_jsonl(predictions / f"{split}.jsonl",
-                    ({**e.to_record(), "predicted": p, "score": round(float(probabilities[i].max()), 4)}
-                     for i, (e, p) in enumerate(zip(examples, predicted))))
+                    ({**Example(**row).to_record(), "predicted": predicted[i], "score": round(float(probabilities[i].max()), 4)}
+                     for i, row in enumerate(store.rows(processed, split))))
         return SplitEvaluation(
             scores=split_scores, errors=error_summary(gold, predicted),
-            report=error_report_markdown(examples, predicted, probabilities, labels, split),
+            report=error_report_markdown(gold, predicted, probabilities, labels, split,
+                                         lambda i: Example(**records.slice(i, 1).to_pylist()[0])),
             summary=f"{split}: accuracy {100 * split_scores['accuracy']:.2f}, macro-F1 "
-                    f"{100 * split_scores['macro_f1']:.2f}, {len(examples)} examples "
+                    f"{100 * split_scores['macro_f1']:.2f}, {len(gold)} examples "
                     f"({split_scores['truncated']} truncated)",
             confusion=confusion_records(gold, predicted),
             f1_by_label=f1_records(split_scores["per_class"]))

@@ -22,6 +22,7 @@ Layout (`collate`):
 
 import random
 
+import numpy as np
 import torch
 from torch.utils.data import Sampler
 
@@ -29,30 +30,31 @@ from nerflow.training import IGNORE
 
 
 
-def token_budget_batches(lengths: list, batch_size: int, seed: int, tokens_per_example: float = None) -> list:
-    """Lists of indices; each batch's longest window x its size stays within the token budget, batch_size x
-    tokens_per_example (default: the mean window length; the train stage gives the mean tokens per sentence, so
-    that windows holding several sentences of a document make batches of about the same tokens)."""
-    budget = batch_size * (tokens_per_example or sum(lengths) / len(lengths))
+def token_budget_batches(lengths, batch_size: int, seed: int, tokens_per_example: float = None) -> list:
+    """Batches of window indices (int64 arrays); each batch's longest window x its size stays within the token
+    budget, batch_size x tokens_per_example (default: the mean window length; the train stage gives the mean
+    tokens per sentence, so that windows holding several sentences of a document make batches of about the same
+    tokens). Planned from the lengths alone: no window is read."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    budget = batch_size * (tokens_per_example or lengths.sum() / len(lengths))
     order = list(range(len(lengths)))
-    random.Random(seed).shuffle(order)
-    order.sort(key=lengths.__getitem__)  # stable: windows of one length stay in random order
-    batches, batch = [], []
-    for i in order:  # ascending lengths: lengths[i] is the batch's longest so far
-        if batch and lengths[i] * (len(batch) + 1) > budget:
-            batches.append(batch)
-            batch = []
-        batch.append(i)
-    if batch:
-        batches.append(batch)
-    return batches
+    random.Random(seed).shuffle(order)  # Python's shuffle: the batches of every seed stay as they were
+    order = np.asarray(order, dtype=np.int64)
+    order = order[np.argsort(lengths[order], kind="stable")]  # stable: windows of one length stay in random order
+    cuts, size, ordered = [], 0, lengths[order].tolist()
+    for position, length in enumerate(ordered):  # ascending lengths: `length` is the batch's longest so far
+        if size and length * (size + 1) > budget:
+            cuts.append(position)
+            size = 0
+        size += 1
+    return np.split(order, cuts) if len(order) else []
 
 
 class TokenBudgetBatchSampler(Sampler):
     """Yields the fixed token-budget batches in a new random order each epoch (seeded: reproducible, and the
     same on every process of a data-parallel run, which then deals the batches out)."""
 
-    def __init__(self, lengths: list, batch_size: int, seed: int, tokens_per_example: float = None):
+    def __init__(self, lengths, batch_size: int, seed: int, tokens_per_example: float = None):
         self.batches = token_budget_batches(lengths, batch_size, seed, tokens_per_example)
         self.seed, self.epoch = seed, 0
 
@@ -66,7 +68,7 @@ class TokenBudgetBatchSampler(Sampler):
         order = list(range(len(self.batches)))
         random.Random(self.seed + self.epoch).shuffle(order)
         self.epoch += 1  # the next epoch's order, unless set_epoch says otherwise (as on resuming)
-        return (self.batches[b] for b in order)
+        return (self.batches[b].tolist() for b in order)
 
 
 def round_up(n: int, multiple: int) -> int:

@@ -9,6 +9,7 @@ a few eager steps and replayed; the loss is summed on the device and read every 
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from nerflow.training.batching import model_inputs, pack_rows, round_up
@@ -16,13 +17,14 @@ from nerflow.training.batching import model_inputs, pack_rows, round_up
 WARMUP_STEPS = 3  # eager steps before the capture (lazy initialisation: cuBLAS handles, optimizer state)
 
 
-def packed_shape(windows: list, batches: list, row_width: int = None) -> dict:
-    """The one shape every batch is packed into: one row wide enough for the largest batch (rounded up to 64
-    for the matrix units), or rows of `row_width`, as many as the fullest batch needs."""
+def packed_shape(lengths, batches: list, row_width: int = None) -> dict:
+    """The one shape every batch (of windows of `lengths`) is packed into: one row wide enough for the largest
+    batch (rounded up to 64 for the matrix units), or rows of `row_width`, as many as the fullest batch needs."""
+    lengths = np.asarray(lengths, dtype=np.int64)
     if row_width is None:
-        return {"rows": 1, "width": round_up(max(sum(len(windows[i]["input_ids"]) for i in b) for b in batches), 64)}
-    width = max(row_width, round_up(max(len(w["input_ids"]) for w in windows), 64))
-    rows = max(1 + max(r for r, _ in pack_rows([len(windows[i]["input_ids"]) for i in b], width)) for b in batches)
+        return {"rows": 1, "width": round_up(int(max(lengths[b].sum() for b in batches)), 64)}
+    width = max(row_width, round_up(int(lengths.max()), 64))
+    rows = max(1 + max(r for r, _ in pack_rows(lengths[b].tolist(), width)) for b in batches)
     return {"rows": rows, "width": width}
 
 

@@ -1,9 +1,11 @@
 """Batched prediction over encoded windows, shared by training (the dev score after each epoch), evaluation and
 `nerflow predict`: per-position log-probabilities (token classification), or class probabilities per window."""
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from nerflow.data.store import Windows
 from nerflow.training import IGNORE
 from nerflow.training.batching import collate, model_inputs, position_offset, unpack
 from nerflow.training.runtime import autocast_for, use_fast_attention_kernels
@@ -15,16 +17,17 @@ def device_of(model) -> torch.device:
     return next(model.parameters()).device
 
 
-def prediction_batches(windows: list, batch_size: int, packed: bool, rows: int) -> list:
-    """Index lists. Padded: windows sorted by length, `batch_size` a batch, so a batch pads to its own longest.
-    Packed: windows longest first, placed first-fit into `rows` rows of PACKED_WIDTH until one does not fit,
-    so every batch has one shape (collate packs them the same way: same order, same rule)."""
-    lengths = [len(w["input_ids"]) for w in windows]
+def prediction_batches(lengths, batch_size: int, packed: bool, rows: int) -> list:
+    """Index lists over windows of `lengths`. Padded: windows sorted by length, `batch_size` a batch, so a batch
+    pads to its own longest. Packed: windows longest first, placed first-fit into `rows` rows of PACKED_WIDTH
+    until one does not fit, so every batch has one shape (collate packs them the same way: same order, same rule)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
     if not packed:
-        order = sorted(range(len(windows)), key=lengths.__getitem__)
+        order = np.argsort(lengths, kind="stable").tolist()  # stable: ties keep input order
         return [order[first:first + batch_size] for first in range(0, len(order), batch_size)]
     batches, batch, free = [], [], []
-    for i in sorted(range(len(windows)), key=lambda i: -lengths[i]):
+    lengths = lengths.tolist()
+    for i in np.argsort([-n for n in lengths], kind="stable").tolist():
         row = next((r for r, room in enumerate(free) if room >= lengths[i]), None)
         if row is None and len(free) == rows:
             batches.append(batch)
@@ -37,11 +40,12 @@ def prediction_batches(windows: list, batch_size: int, packed: bool, rows: int) 
     return batches + [batch] if batch else batches
 
 
-def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress: str = None,
+def predict_windows(model, windows, batch_size: int, pad_id: int, progress: str = None,
                     loss: bool = False, packed: bool = None):
     """Log-probabilities of every label at every position of every window ([pieces, labels] float tensors on
-    the CPU, in input order). With `loss`, (log-probabilities, mean cross-entropy over the windows' labelled
-    positions): the windows need their "labels" (-100 where unlabelled), as tokenize writes them.
+    the CPU, in input order; `windows` as nerflow.data.store.Windows takes them). With `loss`, (log-probabilities,
+    summed cross-entropy over the windows' labelled positions, labelled positions): the windows need their
+    "labels" (-100 where unlabelled), as tokenize writes them.
 
     On CUDA the windows are packed into batches of one fixed shape (`batch_size` / 4 rows of PACKED_WIDTH), so
     the attention kernels and cuBLAS meet one shape for the whole run; on the CPU each batch of `batch_size`
@@ -52,17 +56,16 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
     use_fast_attention_kernels()
     rows = max(1, batch_size // 4)
     offset = position_offset(model)
+    windows = Windows(windows, ["input_ids", "labels"] if loss else ["input_ids"])
     out = [None] * len(windows)
     was_training = model.training
     model.eval()
     loss_sum, labelled = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
-    batches = prediction_batches(windows, batch_size, packed, rows)
+    batches = prediction_batches(windows.lengths, batch_size, packed, rows)
     # delay: no bar for inputs tagged in under two seconds (a few sentences given to `nerflow predict`).
     with torch.inference_mode(), autocast_for(device):
         for batch_indexes in tqdm(batches, desc=progress, disable=progress is None, unit="batch", delay=2):
-            batch_windows = [windows[i] for i in batch_indexes]
-            if not loss:
-                batch_windows = [{"input_ids": w["input_ids"]} for w in batch_windows]
+            batch_windows = windows.take(batch_indexes)
             batch = collate(batch_windows, pad_id, packed=packed, width=PACKED_WIDTH if packed else None,
                             rows=rows if packed else None, position_offset=offset)
             on_device = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != "placement"}
@@ -76,21 +79,21 @@ def predict_windows(model, windows: list, batch_size: int, pad_id: int, progress
             for i, row in zip(batch_indexes, unpack(batch, log_probs, [len(w["input_ids"]) for w in batch_windows])):
                 out[i] = row
     model.train(was_training)
-    return (out, loss_sum.item() / max(labelled.item(), 1)) if loss else out
+    return (out, loss_sum.item(), labelled.item()) if loss else out
 
 
-def predict_classes(model, windows: list, batch_size: int, pad_id: int, loss: bool = False):
+def predict_classes(model, windows, batch_size: int, pad_id: int, loss: bool = False):
     """[examples, labels] class probabilities (CPU, input order); with `loss`, (probabilities, mean cross-entropy).
     Batches of windows of similar length, each padded to its own longest (as predict_windows on a CPU)."""
     device = device_of(model)
+    windows = Windows(windows, ["input_ids", "labels"] if loss else ["input_ids"])
     out = torch.empty(len(windows), model.config.num_labels)
     total = torch.zeros((), device=device)
     was_training = model.training
     model.eval()
     with torch.inference_mode(), autocast_for(device):
-        for indexes in prediction_batches(windows, batch_size, packed=False, rows=1):
-            batch = collate([{k: windows[i][k] for k in ("input_ids", "labels") if k in windows[i]} for i in indexes],
-                            pad_id)
+        for indexes in prediction_batches(windows.lengths, batch_size, packed=False, rows=1):
+            batch = collate(windows.take(indexes), pad_id)
             on_device = {k: v.to(device) for k, v in batch.items()}
             logits = model(**model_inputs(on_device)).logits.float()
             if loss:

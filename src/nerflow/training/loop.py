@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from transformers import enable_full_determinism, get_linear_schedule_with_warmup, set_seed
 from transformers.trainer_pt_utils import get_parameter_names
 
+from nerflow.data.store import Windows
 from nerflow.training.batching import TokenBudgetBatchSampler, collate, model_inputs, position_offset
 from nerflow.training.captured import CapturedStep, Engine, engine_for, packed_shape
 from nerflow.training.checkpoints import fingerprint as checkpoint_fingerprint, resume, save_checkpoint
@@ -53,7 +54,7 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
     trainable, total = parameter_counts(model)
     print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "
           f"({100 * trainable / total:.2f}%)")
-    windows = [{"input_ids": w["input_ids"], "labels": w["labels"]} for w in store.read_split(tokenized, "train")]
+    windows = Windows(store.read_split(tokenized, "train"), ["input_ids", "labels"])  # memory-mapped
     resumable = {}
     if checkpoint is not None:
         files = [*store.split_files(tokenized, "train"), Path(base_model) / "model.safetensors"]
@@ -181,11 +182,12 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
 
 def training_loader(accelerator, windows: list, params: dict, pad_id: int, engine: Engine, offset: int,
                     tokens_per_example: float = None) -> tuple:
-    """(sampler, loader): token-budget batches, laid out as the engine wants, dealt out by accelerate so that
-    each batch goes to one process (uneven counts allowed) and on to its device."""
-    lengths = [len(w["input_ids"]) for w in windows]
-    sampler = TokenBudgetBatchSampler(lengths, params["batch_size"], params["seed"], tokens_per_example)
-    layout = dict(packed=True, **packed_shape(windows, sampler.batches, engine.row_width),
+    """(sampler, loader): token-budget batches, planned from the windows' lengths and laid out as the engine wants,
+    dealt out by accelerate so that each batch goes to one process (uneven counts allowed), which reads only its
+    own batches' windows, and on to its device."""
+    windows = windows if isinstance(windows, Windows) else Windows(windows)
+    sampler = TokenBudgetBatchSampler(windows.lengths, params["batch_size"], params["seed"], tokens_per_example)
+    layout = dict(packed=True, **packed_shape(windows.lengths, sampler.batches, engine.row_width),
                   position_offset=offset) if engine.packed else {}
     loader = DataLoader(windows, batch_sampler=sampler, collate_fn=partial(collate, pad_id=pad_id, **layout),
                         pin_memory=accelerator.device.type == "cuda")

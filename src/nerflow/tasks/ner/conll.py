@@ -44,8 +44,9 @@ def sentence_in_iob2(tokens, tags, token_lines, scheme: str, repair: bool, probl
 
 
 def read_conll(path, tag_column: int = -1, separator=None, scheme: str = "iob2", name: str = None,
-               token_column: int = 0, repair: bool = False) -> list:
-    """Parse a CoNLL file into Sentences with IOB2 tags, or raise DataError listing every problem.
+               token_column: int = 0, repair: bool = False):
+    """Yield the Sentences (IOB2 tags) of a CoNLL file, reading it a line at a time; after the last, raise
+    DataError listing every problem, if any.
 
     Accepts CRLF line ends, runs of blank lines, a missing final newline and a UTF-8 BOM. `separator` None
     splits on any run of whitespace; a given one (e.g. "\\t") splits on exactly it, so tokens may hold
@@ -54,26 +55,21 @@ def read_conll(path, tag_column: int = -1, separator=None, scheme: str = "iob2",
     """
     if scheme not in tagging.SCHEMES:
         raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {', '.join(tagging.SCHEMES)}")
-    problems, sentences = [], []
+    problems, sentences = [], 0
     tokens, tags, lines = [], [], []
     doc, columns = 0, None
     seen_docstart = False
 
-    def end_sentence():
-        nonlocal tokens, tags, lines
-        if tokens:
-            sentences.append(sentence_in_iob2(tokens, tags, lines, scheme, repair, problems, doc))
-        tokens, tags, lines = [], [], []
-
     for number, line in text_lines(path, problems):
-        if not line.strip():
-            end_sentence()
-            continue
-        if line.split(maxsplit=1)[0] == "-DOCSTART-":
-            end_sentence()
-            if seen_docstart or sentences:
-                doc += 1
-            seen_docstart = True
+        if not line.strip() or line.split(maxsplit=1)[0] == "-DOCSTART-":
+            if tokens:  # the end of a sentence
+                yield sentence_in_iob2(tokens, tags, lines, scheme, repair, problems, doc)
+                sentences += 1
+                tokens, tags, lines = [], [], []
+            if line.strip():  # -DOCSTART-
+                if seen_docstart or sentences:
+                    doc += 1
+                seen_docstart = True
             continue
         fields = line.split(separator) if separator else line.split()
         if columns is None:
@@ -101,23 +97,24 @@ def read_conll(path, tag_column: int = -1, separator=None, scheme: str = "iob2",
         tokens.append(token)
         tags.append(tag)
         lines.append(number)
-    end_sentence()
-
+    if tokens:
+        yield sentence_in_iob2(tokens, tags, lines, scheme, repair, problems, doc)
+        sentences += 1
     if not sentences and not problems:
         problems.append((1, "empty file", "no sentences: the file is empty or holds only -DOCSTART- and blank lines"))
     if problems:
         raise DataError(name or str(path), sorted(problems, key=lambda p: p[0]))
-    return sentences
 
 
-def write_conll(path, sentences, predictions) -> None:
-    """Write `word gold predicted` lines (the conlleval input format), documents separated by -DOCSTART-."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        doc = None
-        for sentence, predicted in zip(sentences, predictions, strict=True):
-            if sentence.doc != doc:
-                f.write("-DOCSTART- O O\n\n")
-                doc = sentence.doc
-            for token, gold, tag in zip(sentence.tokens, sentence.tags, predicted, strict=True):
-                f.write(f"{token} {gold} {tag}\n")
-            f.write("\n")
+def write_conll(f, sentences, predictions, doc=None):
+    """Write `word gold predicted` lines (the conlleval input format) to the open text file `f`, documents
+    separated by -DOCSTART-; `doc` is the document of the sentence written before (None: none). Returns the
+    document of the last sentence written, for the next call."""
+    for sentence, predicted in zip(sentences, predictions, strict=True):
+        if sentence.doc != doc:
+            f.write("-DOCSTART- O O\n\n")
+            doc = sentence.doc
+        for token, gold, tag in zip(sentence.tokens, sentence.tags, predicted, strict=True):
+            f.write(f"{token} {gold} {tag}\n")
+        f.write("\n")
+    return doc

@@ -42,9 +42,10 @@ class ReadOptions:
         return options
 
 
-def read_jsonl_sentences(path, scheme: str = "iob2", repair: bool = False, name: str = None) -> list:
-    """Parse a JSONL file into Sentences with IOB2 tags, or raise DataError listing every problem (by line)."""
-    problems, sentences = [], []
+def read_jsonl_sentences(path, scheme: str = "iob2", repair: bool = False, name: str = None):
+    """Yield the Sentences (IOB2 tags) of a JSONL file, a line at a time; after the last, raise DataError listing
+    every problem (by line), if any."""
+    problems, sentences = [], 0
     doc, doc_value = 0, None
     for number, record in json_lines(path, problems):
         problem = record_problem(record, scheme)
@@ -55,12 +56,12 @@ def read_jsonl_sentences(path, scheme: str = "iob2", repair: bool = False, name:
             doc += 1
         doc_value = record.get("doc")
         tokens = record["tokens"]
-        sentences.append(sentence_in_iob2(tokens, record["tags"], [number] * len(tokens), scheme, repair, problems, doc))
+        yield sentence_in_iob2(tokens, record["tags"], [number] * len(tokens), scheme, repair, problems, doc)
+        sentences += 1
     if not sentences and not problems:
         problems.append((1, "empty file", "no sentences: the file is empty or holds only blank lines"))
     if problems:
         raise DataError(name or str(path), sorted(problems, key=lambda p: p[0]))
-    return sentences
 
 
 def record_problem(record, scheme: str):
@@ -82,8 +83,9 @@ def record_problem(record, scheme: str):
     return None
 
 
-def read_split_file(path, options: ReadOptions, name: str = None) -> list:
-    """Sentences (IOB2 tags) of one .txt (CoNLL) or .jsonl file; raises DataError on any problem."""
+def read_split_file(path, options: ReadOptions, name: str = None):
+    """The Sentences (IOB2 tags) of one .txt (CoNLL) or .jsonl file, yielded one at a time; DataError on any
+    problem, after the last."""
     fmt = raw_format(path)
     if fmt == "jsonl":
         return read_jsonl_sentences(path, options.scheme, options.repair, name)

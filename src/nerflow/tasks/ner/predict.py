@@ -17,9 +17,11 @@ probability of the word's predicted tag.
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from seqeval.metrics.sequence_labeling import get_entities
 
+from nerflow.data.store import Windows
 from nerflow.tasks.ner.align import CONTEXTS, encode, words_from_windows
 from nerflow.tasks.ner.decoding import decode
 from nerflow.tasks.ner.text import split_sentences
@@ -28,31 +30,53 @@ from nerflow.training.inference import predict_windows
 # What a model folder without nerflow.json was trained and decoded with (folders written before it existed); a
 # Tagger made without settings reads text the same way.
 UNSET_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence", "constrained_decoding": False}
+EVAL_CHUNK = 16384  # windows predicted at a time when scoring a split: their per-position scores are what it holds
 
 
-def stack_words(per_word: list) -> list:
-    """One [words, labels] tensor per sentence from words_from_windows' per-word rows."""
-    return [torch.stack(sentence) for sentence in per_word]
-
-
-def predict_word_scores(model, windows: list, sentence_lengths: list, batch_size: int, pad_id: int,
-                        progress: str = None, loss: bool = False):
+def predict_word_scores(model, windows, sentence_lengths: list, batch_size: int, pad_id: int,
+                        progress: str = None, loss: bool = False, first_sentence: int = 0):
     """Per sentence, the [words, labels] log-probabilities read at each word's first piece (checked: no word
-    missed or predicted twice); with `loss`, (scores, mean cross-entropy) as in predict_windows."""
+    missed or predicted twice), for windows whose sentences are numbered from `first_sentence`; with `loss`,
+    (scores, summed cross-entropy, labelled positions) as in predict_windows."""
     per_position = predict_windows(model, windows, batch_size, pad_id, progress, loss=loss)
-    per_position, mean_loss = per_position if loss else (per_position, None)
-    scores = stack_words(words_from_windows(windows, per_position, sentence_lengths))
-    return (scores, mean_loss) if loss else scores
+    per_position, *totals = per_position if loss else (per_position,)
+    windows = Windows(windows, ["sentence", "word_index"])
+    per_word = words_from_windows(windows.take(range(len(windows))), per_position, sentence_lengths, first_sentence)
+    scores = [torch.stack(sentence) for sentence in per_word]
+    return (scores, *totals) if loss else scores
 
 
-def predict_tags(model, windows: list, sentence_lengths: list, labels: list, batch_size: int, pad_id: int,
+def sentence_chunks(windows: Windows, sentences: int, limit: int = EVAL_CHUNK) -> list:
+    """(first window, end window, first sentence, end sentence) of consecutive runs of about `limit` windows that
+    own whole sentences: a run ends only where the next window starts a new sentence (windows of a sentence too
+    long for one share its number), so every word's window is in its sentence's run."""
+    numbers = np.asarray(Windows(windows, ["sentence"]).column("sentence"), dtype=np.int64)
+    chunks, start = [], 0
+    while start < len(numbers):
+        end = min(start + limit, len(numbers))
+        while end < len(numbers) and numbers[end] == numbers[end - 1]:
+            end += 1
+        chunks.append((start, end, int(numbers[start]), int(numbers[end]) if end < len(numbers) else sentences))
+        start = end
+    return chunks
+
+
+def predict_tags(model, windows, sentence_lengths: list, labels: list, batch_size: int, pad_id: int,
                  constrained: bool = True, progress: str = None, loss: bool = False):
     """One predicted tag per word of every sentence: the best valid IOB2 sequence (constrained) or each word's
-    most probable label; with `loss`, (tags, mean cross-entropy) as in predict_windows."""
-    scores = predict_word_scores(model, windows, sentence_lengths, batch_size, pad_id, progress, loss)
-    scores, mean_loss = scores if loss else (scores, None)
-    tags = decode(scores, labels, constrained)
-    return (tags, mean_loss) if loss else tags
+    most probable label; with `loss`, (tags, mean cross-entropy over the labelled positions). The windows are
+    predicted a chunk at a time (sentence_chunks), so that their scores are held for one chunk only."""
+    windows = Windows(windows)
+    tags, loss_sum, labelled = [], 0.0, 0
+    for start, end, first, last in sentence_chunks(windows, len(sentence_lengths)):
+        chunk = windows.slice(start, end)
+        scores = predict_word_scores(model, chunk, sentence_lengths[first:last], batch_size, pad_id, progress,
+                                     loss, first)
+        scores, *totals = scores if loss else (scores,)
+        if loss:
+            loss_sum, labelled = loss_sum + totals[0], labelled + totals[1]
+        tags += decode(scores, labels, constrained)
+    return (tags, loss_sum / max(labelled, 1)) if loss else tags
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ analysis, prediction)."""
 
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 from nerflow.data import store
+from nerflow.data.store import Windows
 from nerflow.data.textfiles import MAX_REPORTED
+from nerflow.paths import SPLITS
 from nerflow.tasks import card
 from nerflow.tasks.base import CardFacts, SplitEvaluation, Task, f1_records
 from nerflow.tasks.ner import tags as tagging
@@ -24,6 +28,8 @@ class NER(Task):
     dev_metric = "f1"
     packable = True
     record_type = Sentence
+    document_column = "doc"
+    unknown_labels_hint = "Set dataset.unknown_labels: O to read them as O, or fix the files. Nothing was written."
 
     @property
     def model_class(self):
@@ -36,62 +42,64 @@ class NER(Task):
     def read_options(self, dataset: dict) -> ReadOptions:
         return ReadOptions.from_params(dataset)
 
-    def read_file(self, path: Path, options: ReadOptions, name: str, counts) -> list:
-        sentences = read_split_file(path, options, name)
-        counts.records += len(sentences)
-        report_repairs(sentences, name)
-        return sentences
-
-    def labels(self, train: list) -> list:
-        return tagging.label_list(s.tags for s in train)
-
-    def document_of(self, sentence: Sentence) -> int:
-        return sentence.doc
-
-    def check_labels(self, splits: dict, labels: list, names: dict, options: ReadOptions) -> dict:
-        """Stop on dev/test labels train never shows, or (unknown_labels: O) read them as O and count them."""
-        unknown = {split: unknown_labels(labels, splits[split], names[split]) for split in ("dev", "test")
-                   if split in names}
-        if options.unknown_labels == "error" and any(unknown.values()):
-            raise ValueError("\n".join(
-                f"{split}: label {tag} (first at {where}) does not occur in train ({times(count)})"
-                for split, found in unknown.items() for tag, (count, where) in found.items())
-                + "\nSet dataset.unknown_labels: O to read them as O, or fix the files. Nothing was written.")
-        for split, found in unknown.items():
-            if found:
-                for s in splits[split]:
-                    if any(tag in found for tag in s.tags):
-                        s.tags = ["O" if tag in found else tag for tag in s.tags]
-                print(f"preprocess: {split}: read as O (unknown_labels: O): " + ", ".join(
-                    f"{tag} {times(count)} (first at {where})" for tag, (count, where) in found.items()))
-        if options.unknown_labels != "O":
-            return {}
-        return {split: {"mapped_to_O": {tag: count for tag, (count, _) in unknown.get(split, {}).items()}}
-                for split in ("dev", "test")}
-
-    def stats(self, sentences: list, labels: list, options: ReadOptions) -> dict:
-        stats = {"tokens": sum(len(s.tokens) for s in sentences), "documents": len({s.doc for s in sentences}),
-                 "entities": tagging.entity_counts(s.tags for s in sentences)}
+    def read_file(self, path: Path, options: ReadOptions, name: str, counts):
+        repairs = []
+        for sentence in read_split_file(path, options, name):
+            counts.records += 1
+            repairs += [f"{name}:{line}: {message}" for line, message in sentence.repairs]
+            yield sentence
         if options.repair:
-            stats["repairs"] = sum(len(s.repairs) for s in sentences)
-        return stats
+            counts.extra["repairs"] = len(repairs)
+        if repairs:
+            more = f"\n  ... and {len(repairs) - MAX_REPORTED} more" if len(repairs) > MAX_REPORTED else ""
+            print(f"preprocess: {name}: repaired {len(repairs)} tag sequence error(s) (repair: true):\n  "
+                  + "\n  ".join(repairs[:MAX_REPORTED]) + more)
+
+    def labels_of(self, sentence: Sentence) -> list:
+        return sentence.tags
+
+    def label_list(self, seen: set) -> list:
+        return tagging.label_list([seen])
+
+    def unknown_labels(self, sentence: Sentence, known: set, name: str) -> list:
+        return [(tag, f"{name}:{sentence.line_of(i)}") for i, tag in enumerate(sentence.tags) if tag not in known]
+
+    def on_unknown_labels(self, options: ReadOptions) -> str:
+        return options.unknown_labels
+
+    def without(self, sentence: Sentence, unknown: set) -> Sentence:
+        sentence.tags = ["O" if tag in unknown else tag for tag in sentence.tags]
+        return sentence
+
+    def stats(self, table, labels: list, options: ReadOptions) -> dict:
+        """Tokens, documents and entities (B- tags) of a split, counted on the stored columns."""
+        if not table.num_rows:
+            return {"tokens": 0, "documents": 0, "entities": {}}
+        tags = pc.value_counts(pc.list_flatten(table.column("tags")))
+        entities = {tag.as_py()[2:]: count.as_py() for tag, count in zip(tags.field("values"), tags.field("counts"))
+                    if tag.as_py().startswith("B-")}
+        return {"tokens": pc.sum(pc.list_value_length(table.column("tokens"))).as_py(),
+                "documents": pc.count_distinct(table.column("doc")).as_py(), "entities": dict(sorted(entities.items()))}
 
     # --- tokenize ---------------------------------------------------------------------------------------------
 
-    def window_settings(self, params: dict, splits: dict) -> dict:
+    def window_settings(self, params: dict, processed: Path) -> dict:
         """`context: document` only if the data has documents, that is some split holds sentences of more than
         one: preprocess numbers documents by -DOCSTART- lines (CoNLL) or a change of the "doc" field (JSONL); data
         with neither is all document 0, and is read sentence by sentence."""
         if params["context"] not in CONTEXTS:
             raise ValueError(f"params.yaml: context is {params['context']!r}; expected document or sentence")
-        has_documents = any(len({s.doc for s in sentences}) > 1 for sentences in splits.values())
+        has_documents = any(pc.count_distinct(store.read_split(processed, split).column("doc")).as_py() > 1
+                            for split in SPLITS)
         context = "document" if params["context"] == "document" and has_documents else "sentence"
         return {"task": self.name, "max_length": params["max_length"], "window_overlap": params["window_overlap"],
                 "context": context}
 
-    def encode(self, tokenizer, sentences: list, labels: list, settings: dict, params: dict, split: str) -> tuple:
-        """Windows as nerflow.tasks.ner.align.encode makes them. Train windows carry labels per `label_all_tokens`;
-        dev and test windows label first pieces only, so that evaluation counts each word once."""
+    def encode(self, tokenizer, sentences: list, labels: list, settings: dict, params: dict, split: str,
+               first: int) -> tuple:
+        """Windows as nerflow.tasks.ner.align.encode makes them, numbering sentences from `first`. Train windows
+        carry labels per `label_all_tokens`; dev and test windows label first pieces only, so that evaluation
+        counts each word once."""
         windows = encode(tokenizer, [s.tokens for s in sentences], settings["max_length"], settings["window_overlap"],
                          tags=[s.tags for s in sentences], label2id={label: i for i, label in enumerate(labels)},
                          label_all_tokens=params["label_all_tokens"] and split == "train",
@@ -99,27 +107,29 @@ class NER(Task):
         windows_per_sentence = [0] * len(sentences)
         for window in windows:  # only a windowed sentence is the first one owned by several windows
             windows_per_sentence[window["sentence"]] += 1
+            window["sentence"] += first
         return windows, {
             "sentences": len(sentences),
             "windows": len(windows),
             "windowed_sentences": sum(n > 1 for n in windows_per_sentence),
             "pieces": sum(len(w["input_ids"]) for w in windows),  # the tokens one pass over the split computes
-            "longest_window": max(len(w["input_ids"]) for w in windows),
+            "longest_window": max((len(w["input_ids"]) for w in windows), default=0),
         }
 
     # --- train ------------------------------------------------------------------------------------------------
 
-    def batch_unit(self, windows: list, processed: Path) -> float:
+    def batch_unit(self, windows, processed: Path) -> float:
         """A batch holds about batch_size sentences' worth of tokens, whether windows hold one sentence or several
         (document context)."""
-        return sum(len(w["input_ids"]) for w in windows) / len(store.read_split(processed, "train"))
+        return int(Windows(windows).lengths.sum()) / store.count_rows(processed, "train")
 
     def dev_scorer(self, params: dict, labels: list, pad_id: int, tokenized: Path, processed: Path):
         from nerflow.tasks.ner.metrics import entity_f1
         from nerflow.tasks.ner.predict import predict_tags
 
-        windows, sentences = store.read_split(tokenized, "dev"), store.read_split(processed, "dev")
-        gold, lengths = [s["tags"] for s in sentences], [len(s["tokens"]) for s in sentences]
+        windows, sentences = Windows(store.read_split(tokenized, "dev")), store.read_split(processed, "dev")
+        gold = sentences.column("tags").to_pylist()
+        lengths = pc.list_value_length(sentences.column("tokens")).to_pylist()
 
         def score(model):
             predicted, dev_loss = predict_tags(model, windows, lengths, labels, params["eval_batch_size"], pad_id,
@@ -156,34 +166,43 @@ class NER(Task):
     def evaluate_split(self, model, params: dict, pad_id: int, processed: Path, tokenized: Path, split: str,
                        predictions: Path) -> SplitEvaluation:
         """Entity scores of one split, every word predicted exactly once (checked); its error analysis; the
-        predictions as `word gold predicted` lines (conlleval's input), in the tag scheme of the user's files."""
+        predictions as `word gold predicted` lines (conlleval's input), in the tag scheme of the user's files.
+        Windows are predicted a chunk of sentences at a time and each chunk written out: what is held for the
+        whole split is its gold and predicted tags (seqeval scores whole lists)."""
         from nerflow.tasks.ner.decoding import count_stray_inside, decode
         from nerflow.tasks.ner.errors import classify_errors, confusion_records, error_report_markdown, error_summary
         from nerflow.tasks.ner.metrics import entity_scores
-        from nerflow.tasks.ner.predict import predict_word_scores
+        from nerflow.tasks.ner.predict import predict_word_scores, sentence_chunks
 
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
-        sentences = [Sentence(**s) for s in store.read_split(processed, split)]
-        word_scores = predict_word_scores(model, store.read_split(tokenized, split), [len(s.tokens) for s in sentences],
-                                          params["eval_batch_size"], pad_id, progress=f"predict {split}")
-        predicted = decode(word_scores, labels, params["constrained_decoding"])
-        gold = [s.tags for s in sentences]
-        words_in, words_scored = sum(map(len, gold)), sum(map(len, predicted))
-        if words_in != words_scored:
+        scheme = params["dataset"].get("scheme", "iob2")
+        records, windows = store.read_split(processed, split), Windows(store.read_split(tokenized, split))
+        lengths = pc.list_value_length(records.column("tokens")).to_pylist()
+        gold, predicted, stray, doc = [], [], 0, None
+        with open(predictions / f"{split}.conll", "w", encoding="utf-8", newline="\n") as out:
+            for start, end, first, last in sentence_chunks(windows, len(lengths)):
+                sentences = [Sentence(**row) for row in records.slice(first, last - first).to_pylist()]
+                scores = predict_word_scores(model, windows.slice(start, end), lengths[first:last],
+                                             params["eval_batch_size"], pad_id, progress=f"predict {split}",
+                                             first_sentence=first)
+                tags = decode(scores, labels, params["constrained_decoding"])
+                # What the argmax alone would emit that continues no entity (0 under constrained decoding's tags).
+                stray += count_stray_inside(decode(scores, labels, constrained=False))
+                doc = write_conll(out, [Sentence(s.tokens, in_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
+                                  [in_scheme(t, scheme) for t in tags], doc)
+                gold += [s.tags for s in sentences]
+                predicted += tags
+        words_in, words_scored = sum(lengths), sum(map(len, predicted))
+        if words_in != words_scored or len(gold) != len(lengths):
             raise AssertionError(f"{split} has {words_in} words but {words_scored} were predicted")
         scores = entity_scores(gold, predicted)
-        # What the argmax alone would emit that continues no entity (0 under constrained decoding's tags).
-        scores["stray_inside_argmax"] = count_stray_inside(decode(word_scores, labels, constrained=False))
+        scores["stray_inside_argmax"] = stray
         scores["constrained_decoding"] = params["constrained_decoding"]
         analysis = classify_errors(gold, predicted)
         errors = error_summary(analysis)
-        scheme = params["dataset"].get("scheme", "iob2")
-        write_conll(predictions / f"{split}.conll",
-                    [Sentence(s.tokens, in_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
-                    [in_scheme(p, scheme) for p in predicted])
+        tokens = TokensOf(records)  # the report quotes a few sentences: read when quoted
         return SplitEvaluation(
-            scores=scores, errors=errors,
-            report=error_report_markdown([s.tokens for s in sentences], gold, predicted, analysis, split),
+            scores=scores, errors=errors, report=error_report_markdown(tokens, gold, predicted, analysis, split),
             summary=f"{split}: entity F1 {100 * scores['f1']:.2f} (strict IOB2 {100 * scores['strict']['f1']:.2f}), "
                     f"{words_in} words; errors {errors['errors']}",
             confusion=confusion_records(analysis), f1_by_label=f1_records(scores["per_type"]))
@@ -199,25 +218,11 @@ def in_scheme(tags: list, scheme: str) -> list:
     return tags if scheme == "iob2" else tagging.from_iob2(tags, scheme)
 
 
-def unknown_labels(labels: list, sentences, name: str) -> dict:
-    """label -> (occurrences, "file:line" of the first) for the tags of `sentences` not in `labels`."""
-    known, found = set(labels), {}
-    for s in sentences:
-        for i, tag in enumerate(s.tags):
-            if tag not in known:
-                count, where = found.get(tag, (0, f"{name}:{s.line_of(i)}"))
-                found[tag] = (count + 1, where)
-    return found
+class TokensOf:
+    """The tokens of a split's sentences by index, read from the stored records when asked for."""
 
+    def __init__(self, records):
+        self.column = records.column("tokens")
 
-def times(count: int) -> str:
-    return "once" if count == 1 else f"{count} times"
-
-
-def report_repairs(sentences, name: str) -> None:
-    """Print the tag sequence errors repaired in `sentences` (read from file `name`, under repair: true)."""
-    repairs = [f"{name}:{line}: {message}" for s in sentences for line, message in s.repairs]
-    if repairs:
-        more = f"\n  ... and {len(repairs) - MAX_REPORTED} more" if len(repairs) > MAX_REPORTED else ""
-        print(f"preprocess: {name}: repaired {len(repairs)} tag sequence error(s) (repair: true):\n  "
-              + "\n  ".join(repairs[:MAX_REPORTED]) + more)
+    def __getitem__(self, i: int) -> list:
+        return self.column[i].as_py()
