@@ -145,6 +145,41 @@ def merge(results: dict, path: Path) -> None:
     path.write_text(json.dumps(report, indent=1, sort_keys=False) + "\n")
 
 
+def plot(report: dict, path: Path) -> None:
+    """Wall time and peak memory of each stage against K, before and after, as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("the plot needs matplotlib (pip install matplotlib); the JSON is written") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    colors = {"preprocess": "tab:blue", "tokenize": "tab:orange", "train": "tab:green"}
+    for code, style in (("before", "--"), ("after", "-")):
+        runs = report.get("ner", {}).get(code, {})
+        ks = sorted(runs, key=int)
+        for stage, color in colors.items():
+            memory = "rss_at_first_step_mb" if stage == "train" else "peak_rss_mb"
+            label = f"{stage} ({code})" + (", to its first step" if stage == "train" else "")
+            axes[0].plot([int(k) for k in ks], [runs[k][stage]["wall_s"] for k in ks], style, color=color, marker="o",
+                         label=label)
+            axes[1].plot([int(k) for k in ks], [runs[k][stage][memory] / 1024 for k in ks], style, color=color,
+                         marker="o", label=label)
+    for axis, title in zip(axes, ("wall time (s)", "memory (GB): peak RSS, train at its first step")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("K: CoNLL-2003 train repeated K times (K = 100: 1.4M sentences)")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[1].axhline(1.5, color="grey", linewidth=0.8)
+    axes[0].legend(fontsize=7)
+    figure.suptitle(f"nerflow stages against corpus size ({report.get('machine', '')}, {report.get('date', '')})",
+                    fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
@@ -162,7 +197,10 @@ def main():
     parser.add_argument("--base-model", type=Path, default=ROOT / "data" / "base_model")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/nerflow-scale"))
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--plot", type=Path, default=None, help="draw the JSON's NER runs into this PNG, then stop")
     args = parser.parse_args()
+    if args.plot:
+        return plot(json.loads(args.output.read_text()), args.plot)
     results = {"ner": {args.code: {}}, "classification": {args.code: {}}}
     for k in [int(x) for x in args.ks.split(",") if x]:
         folder = args.scratch / f"{args.code}-ner-{k}"
