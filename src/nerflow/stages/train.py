@@ -21,8 +21,6 @@ def main():
     params = load_params()
     relaunch(params, "nerflow.stages.train")  # several processes: this stage again, under torchrun
     set_threads(params)  # before torch runs anything
-    from dvclive import Live  # here: the library trains where DVC is not installed (scripts/gpu_recipe.py)
-
     from nerflow.training.lora import merged, parameter_counts
     from nerflow.training.loop import fine_tune
     from nerflow.training.models import load_tokenizer
@@ -36,6 +34,8 @@ def main():
     parameters = parameter_counts(model)
     model = merged(model)  # LoRA: adapters merged in, so the folder is a plain transformers model like any other
     metric = f"dev_{task.dev_metric}"
+    from dvclive import Live  # imported once there is something to write: it imports dvc and pandas (0.4 s)
+
     with atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
         live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
         for name, step, value in state.history:

@@ -18,7 +18,7 @@ the last complete epoch (nerflow.training.checkpoints).
 import contextlib
 import math
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import torch
@@ -58,7 +58,8 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
     resumable = {}
     if checkpoint is not None:
         files = [*store.split_files(tokenized, "train"), Path(base_model) / "model.safetensors"]
-        resumable = dict(checkpoint=checkpoint, fingerprint=checkpoint_fingerprint(params, files))
+        # Hashed when first needed (a checkpoint to resume, or the first one saved), not before the first step.
+        resumable = dict(checkpoint=checkpoint, fingerprint=cache(partial(checkpoint_fingerprint, params, files)))
     state = fit(model, windows, params, pad_id, task.dev_scorer(params, labels, pad_id, tokenized, processed),
                 tokens_per_example=task.batch_unit(windows, processed), progress=progress,
                 metric=f"dev_{task.dev_metric}", packable=task.packable, **resumable)
@@ -110,7 +111,7 @@ def eager_step(accelerator, model, optimizer, batch: dict, max_grad_norm: float,
     loss_sum += loss.detach()
 
 
-def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: Path = None, fingerprint: str = "",
+def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: Path = None, fingerprint="",
         engine: Engine = None, progress: bool = True, tokens_per_example: float = None,
         metric: str = "dev_f1", packable: bool = True) -> TrainingState:
     """Train `model` on `windows` ({"input_ids", "labels"}) for params["epochs"] (more on small data: min_steps;
@@ -140,8 +141,9 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
     step_fn = CapturedStep(model, optimizer, float(params["max_grad_norm"]), loss_sum, autocast) if engine.capture else None
 
     state = TrainingState()
+    fingerprint_of = fingerprint if callable(fingerprint) else lambda: fingerprint
     if checkpoint is not None and checkpoint.exists():
-        state = TrainingState(**(resume(checkpoint, fingerprint, accelerator, model, optimizer, scheduler) or {}))
+        state = TrainingState(**(resume(checkpoint, fingerprint_of(), accelerator, model, optimizer, scheduler) or {}))
     bar = tqdm(total=total, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
                disable=not (progress and accelerator.is_main_process))
     loss_sum.fill_(state.pending_loss)  # a logging window may span an epoch's end, and so a resume
@@ -175,7 +177,7 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
         end_epoch(accelerator, model, state, epoch + 1, evaluate, bar, metric)
         if checkpoint is not None:
             state.pending_loss, state.pending_steps = loss_sum.item(), logged_steps
-            save_checkpoint(checkpoint, fingerprint, accelerator, model, optimizer, scheduler, state)
+            save_checkpoint(checkpoint, fingerprint_of(), accelerator, model, optimizer, scheduler, state)
     bar.close()
     return state
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from seqeval.metrics.sequence_labeling import get_entities
 
 from nerflow.data.store import Windows
 from nerflow.tasks.ner.align import CONTEXTS, encode, words_from_windows
@@ -90,6 +89,8 @@ class TaggedWord:
 def entities_from_words(text: str, words: list) -> list:
     """Entity dicts from IOB2-tagged words, grouped by seqeval (as evaluation scores them: an I-X after O or after
     another type starts an entity)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
     return [
         {"label": label, "start": words[first].start, "end": words[last].end,
          "text": text[words[first].start:words[last].end],

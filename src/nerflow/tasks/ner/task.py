@@ -124,14 +124,15 @@ class NER(Task):
         return int(Windows(windows).lengths.sum()) / store.count_rows(processed, "train")
 
     def dev_scorer(self, params: dict, labels: list, pad_id: int, tokenized: Path, processed: Path):
-        from nerflow.tasks.ner.metrics import entity_f1
-        from nerflow.tasks.ner.predict import predict_tags
-
         windows, sentences = Windows(store.read_split(tokenized, "dev")), store.read_split(processed, "dev")
         gold = sentences.column("tags").to_pylist()
         lengths = pc.list_value_length(sentences.column("tokens")).to_pylist()
 
         def score(model):
+            # Imported at the first epoch's end, not before the first step: seqeval imports scikit-learn (0.3 s).
+            from nerflow.tasks.ner.metrics import entity_f1
+            from nerflow.tasks.ner.predict import predict_tags
+
             predicted, dev_loss = predict_tags(model, windows, lengths, labels, params["eval_batch_size"], pad_id,
                                                params["constrained_decoding"], progress="dev F1", loss=True)
             return entity_f1(gold, predicted), dev_loss
@@ -170,8 +171,6 @@ class NER(Task):
         Windows are predicted a chunk of sentences at a time and each chunk written out: what is held for the
         whole split is its gold and predicted tags (seqeval scores whole lists)."""
         from nerflow.tasks.ner.decoding import count_stray_inside, decode
-        from nerflow.tasks.ner.errors import classify_errors, confusion_records, error_report_markdown, error_summary
-        from nerflow.tasks.ner.metrics import entity_scores
         from nerflow.tasks.ner.predict import predict_word_scores, sentence_chunks
 
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
@@ -192,6 +191,10 @@ class NER(Task):
                                   [in_scheme(t, scheme) for t in tags], doc)
                 gold += [s.tags for s in sentences]
                 predicted += tags
+        # Imported once the predictions are made: seqeval imports scikit-learn (0.3 s).
+        from nerflow.tasks.ner.errors import classify_errors, confusion_records, error_report_markdown, error_summary
+        from nerflow.tasks.ner.metrics import entity_scores
+
         words_in, words_scored = sum(lengths), sum(map(len, predicted))
         if words_in != words_scored or len(gold) != len(lengths):
             raise AssertionError(f"{split} has {words_in} words but {words_scored} were predicted")
