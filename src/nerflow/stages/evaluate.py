@@ -7,22 +7,22 @@ from nerflow.params import load_params
 from nerflow.paths import (ERROR_METRICS, ERROR_REPORT, EVAL_METRICS, EVALUATED, MODEL_DIR, PLOTS_DIR,
                            PREDICTIONS_DIR, PROCESSED_DIR, TOKENIZED_DIR)
 from nerflow.tasks import task_for
-from nerflow.training.runtime import default_device, set_threads
+from nerflow.training.runtime import default_device, place_process
 
 
 def main():
     params = load_params()
-    set_threads(params)  # before torch runs anything
+    place_process(params)  # its GPU and CPU threads, before torch runs anything
     from nerflow.training.models import load_tokenizer
 
     task = task_for(params)
     model = task.model_class.from_pretrained(MODEL_DIR).to(default_device())
     pad_id = load_tokenizer(MODEL_DIR).pad_token_id
+    results = {}
     with atomic_dir(PREDICTIONS_DIR) as predictions:
-        results = {split: task.evaluate_split(model, params, pad_id, PROCESSED_DIR, TOKENIZED_DIR, split, predictions)
-                   for split in EVALUATED}
-    for result in results.values():
-        print(result.summary)
+        for split in EVALUATED:
+            results[split] = task.evaluate_split(model, params, pad_id, PROCESSED_DIR, TOKENIZED_DIR, split, predictions)
+            print(results[split].summary, flush=True)
     with atomic_dir(PLOTS_DIR) as plots:
         write_csv_atomic(plots / "confusion.csv", results["dev"].confusion)
         write_json_atomic(plots / "per_type_f1.json", results["dev"].f1_by_label)

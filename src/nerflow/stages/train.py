@@ -14,13 +14,19 @@ from nerflow.paths import (BASE_MODEL_DIR, CHECKPOINT, CURVES_DIR, LABELS_FILE, 
                            PROCESSED_DIR, RAW_DIR, TOKENIZED_DIR, WINDOW_SETTINGS)
 from nerflow.tasks import task_for
 from nerflow.tasks.base import CardFacts
-from nerflow.training.runtime import relaunch, set_threads
+from nerflow.training.runtime import place_process, relaunch
 
 
 def main():
     params = load_params()
     relaunch(params, "nerflow.stages.train")  # several processes: this stage again, under torchrun
-    set_threads(params)  # before torch runs anything
+    place_process(params)  # its GPU and CPU threads, before torch runs anything
+    train(params)
+
+
+def train(params: dict, curves: bool = True) -> None:
+    """The stage's work. Without `curves`, the curves are not written: DVCLive needs DVC, which a machine that only
+    trains may lack (scripts/gpu_sweep.py)."""
     from nerflow.training.lora import merged, parameter_counts
     from nerflow.training.loop import fine_tune
     from nerflow.training.models import load_tokenizer
@@ -34,18 +40,9 @@ def main():
     parameters = parameter_counts(model)
     model = merged(model)  # LoRA: adapters merged in, so the folder is a plain transformers model like any other
     metric = f"dev_{task.dev_metric}"
-    from dvclive import Live  # imported once there is something to write: it imports dvc and pandas (0.4 s)
-
-    with atomic_dir(CURVES_DIR) as curves, atomic_dir(MODEL_DIR) as out:
-        live = Live(str(curves), dvcyaml=False, save_dvc_exp=False, report=None)
-        for name, step, value in state.history:
-            live.step = step
-            live.log_metric(name, value)
-        # Named under train/ so that `dvc exp show` keeps dev.f1 and test.f1 for metrics/eval.json.
-        live.log_metric(f"train/best_{metric}", state.best_score, plot=False)
-        live.log_metric("train/best_epoch", state.best_epoch, plot=False)
-        live.log_metric("train/trainable_parameters", parameters[0], plot=False)
-        live.end()
+    with atomic_dir(CURVES_DIR) as curves_dir, atomic_dir(MODEL_DIR) as out:
+        if curves:
+            write_curves(curves_dir, state, metric, parameters[0])
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
         # How the windows were made and how predictions are decoded: `nerflow predict` does the same.
@@ -56,6 +53,21 @@ def main():
         write_text_atomic(out / "README.md", task.card(params, facts))
     CHECKPOINT.unlink(missing_ok=True)
     print(f"kept epoch {state.best_epoch}: {metric.replace('_', ' ')} {100 * state.best_score:.2f}")
+
+
+def write_curves(folder, state, metric: str, trainable: int) -> None:
+    """Training loss by step, dev loss and the dev score by epoch, and the best epoch, as DVCLive writes them."""
+    from dvclive import Live  # imported once there is something to write: it imports dvc and pandas (0.4 s)
+
+    live = Live(str(folder), dvcyaml=False, save_dvc_exp=False, report=None)
+    for name, step, value in state.history:
+        live.step = step
+        live.log_metric(name, value)
+    # Named under train/ so that `dvc exp show` keeps dev.f1 and test.f1 for metrics/eval.json.
+    live.log_metric(f"train/best_{metric}", state.best_score, plot=False)
+    live.log_metric("train/best_epoch", state.best_epoch, plot=False)
+    live.log_metric("train/trainable_parameters", trainable, plot=False)
+    live.end()
 
 
 if __name__ == "__main__":

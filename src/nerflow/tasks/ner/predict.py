@@ -23,7 +23,6 @@ import torch
 from nerflow.data.store import Windows
 from nerflow.tasks.ner.align import CONTEXTS, encode, words_from_windows
 from nerflow.tasks.ner.decoding import decode
-from nerflow.tasks.ner.text import split_sentences
 from nerflow.training.inference import predict_windows
 
 # What a model folder without nerflow.json was trained and decoded with (folders written before it existed); a
@@ -118,6 +117,8 @@ class Tagger:
     def tag_words(self, texts: list, progress: bool = False) -> list:
         """For each text, its words (nerflow.tasks.ner.text) as TaggedWords, each predicted exactly once. With
         document context, each text is one document: its sentences share windows."""
+        from nerflow.tasks.ner.text import split_sentences  # here: sentencex and nltk serve raw text only
+
         spans = [split_sentences(text) for text in texts]  # per text, per sentence, (start, end) of each word
         sentences = [[text[start:end] for start, end in sentence] for text, text_spans in zip(texts, spans)
                      for sentence in text_spans]
