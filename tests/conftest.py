@@ -1,5 +1,6 @@
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,27 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
+sys.path.insert(0, str(ROOT / "src"))  # the package under test, also where it is not installed
+
+
+# --- training inputs --------------------------------------------------------------------------------------
+
+def load_default_params() -> dict:
+    from nerflow.params import load_params
+
+    return load_params(ROOT / "params.yaml")
+
+
+PARAMS = load_default_params()  # the project's params.yaml
+
+
+def random_windows(n=40, seed=0) -> list:
+    """Windows of random ids and labels (3 labels), 2 to 20 pieces long."""
+    rng = random.Random(seed)
+    windows = [{"input_ids": [rng.randrange(5, 40) for _ in range(rng.randint(2, 20))]} for _ in range(n)]
+    for w in windows:
+        w["labels"] = [rng.randrange(0, 3) for _ in w["input_ids"]]
+    return windows
 
 
 # --- a project: a git repository with a copy of this one, run with DVC -------------------------------------
@@ -185,5 +207,3 @@ def build_tiny_roberta(folder: Path) -> Path:
 def tiny_roberta_dir(tmp_path_factory) -> Path:
     return build_tiny_roberta(tmp_path_factory.mktemp("tiny-roberta"))
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))

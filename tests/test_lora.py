@@ -4,7 +4,7 @@ plain transformers folder predicting exactly as the model in memory did."""
 import pytest
 import torch
 from transformers import AutoModelForTokenClassification
-from test_train import PARAMS, random_windows
+from conftest import PARAMS, random_windows
 from transformers import AutoModelForSequenceClassification, BertConfig, pipeline
 
 from nerflow.training.batching import position_offset

@@ -4,15 +4,14 @@ import random
 from pathlib import Path
 
 import torch
+from conftest import PARAMS, random_windows
 from transformers import AutoModelForTokenClassification
 
 from nerflow.training.batching import token_budget_batches
 from nerflow.training.captured import Engine, engine_for, packed_shape
 from nerflow.training.loop import fit, optimizer_for, planned_epochs
 from nerflow.training.models import load_base_model
-from nerflow.params import load_params
 
-PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
 
 
 def test_cpu_steps_are_eager_padded_fp32_and_one_gpu_steps_captured(monkeypatch):
@@ -60,14 +59,6 @@ def test_packed_shape_fits_every_batch():
     assert one_row["width"] >= max(sum(len(windows[i]["input_ids"]) for i in b) for b in batches)
     rows = packed_shape(lengths, batches, row_width=256)
     assert rows["width"] == 256 and rows["rows"] * 256 >= max(sum(len(windows[i]["input_ids"]) for i in b) for b in batches)
-
-
-def random_windows(n=40, seed=0):
-    rng = random.Random(seed)
-    windows = [{"input_ids": [rng.randrange(5, 40) for _ in range(rng.randint(2, 20))]} for _ in range(n)]
-    for w in windows:
-        w["labels"] = [rng.randrange(0, 3) for _ in w["input_ids"]]
-    return windows
 
 
 def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir):
