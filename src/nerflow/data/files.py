@@ -87,8 +87,3 @@ def write_jsonl(path, records) -> None:
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def read_jsonl(path) -> list:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
