@@ -27,7 +27,7 @@ import yaml
 
 from nerflow.data import sources
 from nerflow.data.files import atomic_dir
-from nerflow.data.rawfiles import raw_file, raw_format, read_raw
+from nerflow.data.rawfiles import open_raw, raw_file, raw_format
 from nerflow.data.sources import fetch_dataset, records_from_hf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -430,7 +430,8 @@ def test_raw_file_finds_a_split_in_any_format(tmp_path):
     assert raw_file(tmp_path, "train") == tmp_path / "train.csv.bz2" and raw_format(tmp_path / "train.csv.bz2") == "csv"
     assert raw_file(tmp_path, "dev") == tmp_path / "dev.tsv" and raw_format(tmp_path / "dev.tsv") == "tsv"
     assert raw_file(tmp_path, "test") is None
-    assert read_raw(tmp_path / "train.csv.bz2") == CSV
+    with open_raw(tmp_path / "train.csv.bz2") as stream:
+        assert stream.read() == CSV
     (tmp_path / "train.csv").write_bytes(CSV)
     with pytest.raises(ValueError, match=r"both .*train.csv and .*train.csv.bz2 exist: which one holds train is "):
         raw_file(tmp_path, "train")
@@ -440,8 +441,8 @@ def test_read_raw_damaged_file(tmp_path):
     for name, data in [("train.csv.gz", gzip.compress(CSV)[:-8]), ("dev.csv.bz2", b"not bz2"),
                        ("test.csv.xz", lzma.compress(CSV)[:20])]:
         (tmp_path / name).write_bytes(data)
-        with pytest.raises(ValueError, match=f"{name}: damaged .* file .*; fetch it again"):
-            read_raw(tmp_path / name)
+        with pytest.raises(ValueError, match=f"{name}: damaged .* file .*; fetch it again"), open_raw(tmp_path / name) as stream:
+            stream.read()
 
 
 # --- params errors -----------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 import itertools
 
+import pyarrow as pa
 import pytest
 
-from nerflow.tasks.ner.tags import entity_counts, entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
+from nerflow.tasks.ner import NER
+from nerflow.tasks.ner.formats import ReadOptions
+from nerflow.tasks.ner.tags import entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
 
 
 def test_iob1_to_iob2():
@@ -42,17 +45,24 @@ def test_tag_syntax_depends_on_the_scheme():
     assert not is_valid_tag("S-X", "iob1")
 
 
+def entities(sequences) -> dict:
+    """Entities per type, as preprocess counts them for metrics/data.json (the NER task's stats)."""
+    table = pa.table({"tokens": [["w"] * len(s) for s in sequences], "tags": sequences,
+                      "doc": [0] * len(sequences)})
+    return NER().stats(table, label_list(sequences), ReadOptions())["entities"]
+
+
 def test_label_list_and_counts():
     sequences = [["B-PER", "I-PER", "O"], ["B-LOC", "B-PER"]]
     assert label_list(sequences) == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
-    assert entity_counts(sequences) == {"LOC": 1, "PER": 2}
+    assert entities(sequences) == {"LOC": 1, "PER": 2}
 
 
 def test_any_label_set():
     sequences = [["B-DISEASE", "I-DISEASE", "O", "B-chemical_name"], ["B-Gene-or-protein"]]
     assert label_list(sequences) == ["O", "B-DISEASE", "I-DISEASE", "B-Gene-or-protein", "I-Gene-or-protein",
                                      "B-chemical_name", "I-chemical_name"]
-    assert entity_counts(sequences) == {"DISEASE": 1, "Gene-or-protein": 1, "chemical_name": 1}
+    assert entities(sequences) == {"DISEASE": 1, "Gene-or-protein": 1, "chemical_name": 1}
 
 
 @pytest.mark.parametrize("scheme, tags", [

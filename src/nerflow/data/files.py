@@ -6,6 +6,7 @@ same folder and renamed into place only when complete (a rename is atomic on one
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -15,6 +16,14 @@ import tempfile
 from pathlib import Path
 
 def sha256_of(path) -> str:
+    """The file's sha256, read once per process while it is unchanged (the train stage hashes the base weights
+    for the checkpoint and again for the model card)."""
+    stat = os.stat(path)
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -87,9 +87,3 @@ class _Decompressed(io.RawIOBase):
     def close(self):
         self.stream.close()
         super().close()
-
-
-def read_raw(path) -> bytes:
-    """The bytes of a raw file, decompressed as its suffix says; ValueError if they do not decompress."""
-    with open_raw(path) as stream:
-        return stream.read()

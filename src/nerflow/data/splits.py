@@ -3,8 +3,9 @@ record went. Plans work on sizes alone (records per document), so that a corpus 
 holding its records.
 """
 
-import itertools
 import random
+
+import numpy as np
 
 DEFAULT_SPLIT = {"dev": 0.1, "test": 0.1, "seed": 42}
 
@@ -74,6 +75,18 @@ def _draw(sizes: list, targets: dict, seed: int):
     return chosen
 
 
+def document_starts(documents) -> np.ndarray:
+    """Where each document starts, as record indices, for records whose documents are runs of equal consecutive
+    values of `documents` (an array of document numbers)."""
+    documents = np.asarray(documents)
+    return np.flatnonzero(np.r_[True, documents[1:] != documents[:-1]]) if len(documents) else np.zeros(0, np.int64)
+
+
+def document_sizes(documents) -> list:
+    """The records of each document, in file order (see document_starts)."""
+    return np.diff(np.append(document_starts(documents), len(documents))).tolist()
+
+
 def split_train(records: list, missing, fractions: dict, seed: int, document=lambda r: r.doc,
                 unit: str = "sentences") -> tuple:
     """(splits, how): plan_split on a list of train's records, `document(r)` naming each record's document (None:
@@ -81,7 +94,7 @@ def split_train(records: list, missing, fractions: dict, seed: int, document=lam
     if document is None:
         sizes = [1] * len(records)
     else:
-        sizes = [len(list(group)) for _, group in itertools.groupby(records, key=document)]
+        sizes = document_sizes([document(r) for r in records])
     owner, how = plan_split(sizes, missing, fractions, seed, unit)
     return {split: [r for r, o in zip(records, owner) if o == split] for split in (*missing, "train")}, \
         (how if document is not None else unit)

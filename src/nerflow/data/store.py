@@ -132,13 +132,13 @@ class Windows:
     values only when it is taken, a batch at a time."""
 
     def __init__(self, windows, columns: list = None):
+        self._lengths = None  # the same rows have the same lengths, whichever columns are kept
         if isinstance(windows, Windows):
-            windows = windows.table if windows.table is not None else windows.rows
-        self.table = windows.select(columns) if isinstance(windows, pa.Table) and columns else \
-            windows if isinstance(windows, pa.Table) else None
-        self.rows = None if self.table is not None else \
-            [{k: w[k] for k in columns} for w in windows] if columns else list(windows)
-        self._lengths = None
+            windows, self._lengths = (windows.table if windows.table is not None else windows.rows), windows._lengths
+        if isinstance(windows, pa.Table):
+            self.table, self.rows = (windows.select(columns) if columns else windows), None
+        else:
+            self.table, self.rows = None, [{k: w[k] for k in columns} for w in windows] if columns else list(windows)
 
     def __len__(self):
         return self.table.num_rows if self.table is not None else len(self.rows)

@@ -21,7 +21,9 @@ process, train and evaluate the memory-mapped windows (nerflow.data.store).
 
 import os
 import pickle
+import shutil
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -33,7 +35,7 @@ from tqdm.auto import tqdm
 from nerflow.data import store
 from nerflow.data.files import atomic_dir, read_json, write_json_atomic
 from nerflow.data.rawfiles import raw_file
-from nerflow.data.splits import Counts, plan_split, split_params, train_examples
+from nerflow.data.splits import Counts, document_sizes, document_starts, plan_split, split_params, train_examples
 from nerflow.data.textfiles import DataError
 from nerflow.paths import LABELS_FILE, SPLITS, WINDOW_SETTINGS
 from nerflow.training.models import load_tokenizer
@@ -128,13 +130,14 @@ class Task:
         counts, extra, errors = {split: Counts() for split in SPLITS}, {}, []
         with atomic_dir(out_dir) as out:
             # Train first: the labels it shows are those dev and test may hold.
-            seen = set()
+            seen, written = set(), 0
             try:
                 with store.SplitWriter(out / (AS_READ if missing else "train") / store.part_name(0)) as writer:
                     for record in self.read_file(paths["train"], options, names["train"], counts["train"]):
                         seen.update(self.labels_of(record))
-                        if missing or limit is None or writer.rows + len(writer.pending) < limit:
+                        if missing or limit is None or written < limit:
                             writer.add(record.to_record())
+                            written += 1
                         else:  # read (for its labels and checks), not kept
                             counts["train"].drop("train_examples")
             except DataError as error:
@@ -194,19 +197,17 @@ class Task:
         fractions, seed = split_params(dataset, missing)
         as_read = store.read_split(out, AS_READ)
         if self.document_column:
-            documents = as_read.column(self.document_column).to_numpy()
-            starts = np.flatnonzero(np.diff(documents, prepend=documents[:1] - 1))
-            sizes = np.diff(np.append(starts, len(documents))).tolist()
+            sizes = document_sizes(as_read.column(self.document_column).to_numpy())
         else:
             sizes = [1] * as_read.num_rows
         owner, how = plan_split(sizes, missing, fractions, seed, self.unit)
         how = how if self.document_column else self.unit
         owner = np.array([SPLITS.index(split) for split in owner], dtype=np.int8)
         made = {split: int((owner == SPLITS.index(split)).sum()) for split in SPLITS}
-        del as_read
         position, kept = 0, 0
-        writers = {split: store.SplitWriter(out / split / store.part_name(0)) for split in ("train", *missing)}
-        try:
+        with ExitStack() as stack:
+            writers = {split: stack.enter_context(store.SplitWriter(out / split / store.part_name(0)))
+                       for split in ("train", *missing)}
             for batch in store.batches(out, AS_READ):
                 mine = owner[position:position + batch.num_rows]
                 position += batch.num_rows
@@ -214,16 +215,12 @@ class Task:
                     part = batch.filter(mine == SPLITS.index(split))
                     if split == "train" and limit is not None:
                         keep = max(0, min(part.num_rows, limit - kept))
-                        counts["train"].drop("train_examples", part.num_rows - keep) if part.num_rows > keep else None
+                        if part.num_rows > keep:
+                            counts["train"].drop("train_examples", part.num_rows - keep)
                         part, kept = part.slice(0, keep), kept + keep
                     writer.add_table(pa.Table.from_batches([part]))
-        finally:
-            for writer in writers.values():
-                writer.__exit__(None)
         counts["train"].split_off = {split: made[split] for split in missing}
-        for path in (out / AS_READ).iterdir():
-            path.unlink()
-        (out / AS_READ).rmdir()
+        shutil.rmtree(out / AS_READ)
         print(f"preprocess: {' and '.join(missing)} split off train by {how} (seed {seed}): "
               + ", ".join(f"{split} {made[split]} {self.unit}" for split in SPLITS))
 
@@ -245,11 +242,9 @@ class Task:
         if not table.num_rows:
             return [(0, 0)]
         cuts = list(range(SHARD_RECORDS, table.num_rows, SHARD_RECORDS))
-        if self.document_column and cuts:
-            documents = table.column(self.document_column).to_numpy()
-            changes = np.flatnonzero(documents[1:] != documents[:-1]) + 1  # where a document starts
-            cuts = sorted({int(changes[np.searchsorted(changes, cut)]) for cut in cuts
-                           if np.searchsorted(changes, cut) < len(changes)})
+        if self.document_column and cuts:  # each cut moved on to where the next document starts
+            starts = document_starts(table.column(self.document_column).to_numpy())
+            cuts = sorted({int(starts[i]) for i in np.searchsorted(starts, cuts) if i < len(starts)})
         bounds = [0, *cuts, table.num_rows]
         return list(zip(bounds, bounds[1:]))
 

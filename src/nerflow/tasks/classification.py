@@ -265,9 +265,10 @@ class TextClassification(Task):
         predicted = [labels[i] for i in probabilities.argmax(-1).tolist()]
         gold = records.column("label").to_pylist()
         split_scores = {**scores(gold, predicted, labels), "truncated": sum(windows.column("truncated"))}
+        rows = (row for batch in records.to_batches() for row in batch.to_pylist())  # a record batch at a time
         write_jsonl(predictions / f"{split}.jsonl",
                     ({**Example(**row).to_record(), "predicted": predicted[i], "score": round(float(probabilities[i].max()), 4)}
-                     for i, row in enumerate(store.rows(processed, split))))
+                     for i, row in enumerate(rows)))
         return SplitEvaluation(
             scores=split_scores, errors=error_summary(gold, predicted),
             report=error_report_markdown(gold, predicted, probabilities, labels, split,

@@ -30,10 +30,12 @@ from tqdm.auto import tqdm
 from transformers import enable_full_determinism, get_linear_schedule_with_warmup, set_seed
 from transformers.trainer_pt_utils import get_parameter_names
 
+from nerflow.data import store
 from nerflow.data.store import Windows
 from nerflow.training.batching import TokenBudgetBatchSampler, collate, model_inputs, position_offset
 from nerflow.training.captured import CapturedStep, Engine, engine_for, packed_shape
 from nerflow.training.checkpoints import fingerprint as checkpoint_fingerprint, resume, save_checkpoint
+from nerflow.training.lora import parameter_counts
 from nerflow.training.models import load_base_model
 from nerflow.training.runtime import autocast_for, use_fast_attention_kernels
 
@@ -47,9 +49,6 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
     train windows of `tokenized`, the epoch chosen on dev by task.dev_scorer. Returns (model with the best epoch's
     weights, not yet merged; TrainingState); on a process of a multi-process run other than the main one, the
     model is None. `task` is a nerflow.tasks.base.Task."""
-    from nerflow.data import store
-    from nerflow.training.lora import parameter_counts
-
     model = load_base_model(params, labels, base_model, task.model_class)
     trainable, total = parameter_counts(model)
     print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "

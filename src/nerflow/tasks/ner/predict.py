@@ -59,18 +59,24 @@ def sentence_chunks(windows: Windows, sentences: int, limit: int = EVAL_CHUNK) -
     return chunks
 
 
+def scored_chunks(model, windows, sentence_lengths: list, batch_size: int, pad_id: int, progress: str = None,
+                  loss: bool = False):
+    """Yield (first sentence, end sentence, their per-word scores, (summed cross-entropy, labelled positions) or
+    None) a chunk of windows at a time (sentence_chunks), so that the scores of one chunk only are held."""
+    windows = Windows(windows)
+    for start, end, first, last in sentence_chunks(windows, len(sentence_lengths)):
+        scores = predict_word_scores(model, windows.slice(start, end), sentence_lengths[first:last], batch_size,
+                                     pad_id, progress, loss, first)
+        scores, *totals = scores if loss else (scores,)
+        yield first, last, scores, (totals or None)
+
+
 def predict_tags(model, windows, sentence_lengths: list, labels: list, batch_size: int, pad_id: int,
                  constrained: bool = True, progress: str = None, loss: bool = False):
     """One predicted tag per word of every sentence: the best valid IOB2 sequence (constrained) or each word's
-    most probable label; with `loss`, (tags, mean cross-entropy over the labelled positions). The windows are
-    predicted a chunk at a time (sentence_chunks), so that their scores are held for one chunk only."""
-    windows = Windows(windows)
+    most probable label; with `loss`, (tags, mean cross-entropy over the labelled positions)."""
     tags, loss_sum, labelled = [], 0.0, 0
-    for start, end, first, last in sentence_chunks(windows, len(sentence_lengths)):
-        chunk = windows.slice(start, end)
-        scores = predict_word_scores(model, chunk, sentence_lengths[first:last], batch_size, pad_id, progress,
-                                     loss, first)
-        scores, *totals = scores if loss else (scores,)
+    for _, _, scores, totals in scored_chunks(model, windows, sentence_lengths, batch_size, pad_id, progress, loss):
         if loss:
             loss_sum, labelled = loss_sum + totals[0], labelled + totals[1]
         tags += decode(scores, labels, constrained)

@@ -104,13 +104,3 @@ def label_list(tag_sequences) -> list:
     """All labels, ordered O first, then by entity type, B- before I- (stable across runs)."""
     types = sorted({entity_type(t) for tags in tag_sequences for t in tags} - {""})
     return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
-
-
-def entity_counts(tag_sequences) -> dict:
-    """Number of entities per type (counting B- tags of IOB2 sequences)."""
-    counts = {}
-    for tags in tag_sequences:
-        for tag in tags:
-            if tag.startswith("B-"):
-                counts[tag[2:]] = counts.get(tag[2:], 0) + 1
-    return dict(sorted(counts.items()))

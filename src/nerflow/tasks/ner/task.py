@@ -171,22 +171,21 @@ class NER(Task):
         Windows are predicted a chunk of sentences at a time and each chunk written out: what is held for the
         whole split is its gold and predicted tags (seqeval scores whole lists)."""
         from nerflow.tasks.ner.decoding import count_stray_inside, decode
-        from nerflow.tasks.ner.predict import predict_word_scores, sentence_chunks
+        from nerflow.tasks.ner.predict import scored_chunks
 
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
-        scheme = params["dataset"].get("scheme", "iob2")
+        scheme, constrained = params["dataset"].get("scheme", "iob2"), params["constrained_decoding"]
         records, windows = store.read_split(processed, split), Windows(store.read_split(tokenized, split))
         lengths = pc.list_value_length(records.column("tokens")).to_pylist()
         gold, predicted, stray, doc = [], [], 0, None
         with open(predictions / f"{split}.conll", "w", encoding="utf-8", newline="\n") as out:
-            for start, end, first, last in sentence_chunks(windows, len(lengths)):
+            for first, last, scores, _ in scored_chunks(model, windows, lengths, params["eval_batch_size"], pad_id,
+                                                         progress=f"predict {split}"):
                 sentences = [Sentence(**row) for row in records.slice(first, last - first).to_pylist()]
-                scores = predict_word_scores(model, windows.slice(start, end), lengths[first:last],
-                                             params["eval_batch_size"], pad_id, progress=f"predict {split}",
-                                             first_sentence=first)
-                tags = decode(scores, labels, params["constrained_decoding"])
+                argmax = decode(scores, labels, constrained=False)
+                tags = decode(scores, labels, constrained=True) if constrained else argmax
                 # What the argmax alone would emit that continues no entity (0 under constrained decoding's tags).
-                stray += count_stray_inside(decode(scores, labels, constrained=False))
+                stray += count_stray_inside(argmax)
                 doc = write_conll(out, [Sentence(s.tokens, in_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
                                   [in_scheme(t, scheme) for t in tags], doc)
                 gold += [s.tags for s in sentences]
