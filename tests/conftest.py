@@ -88,9 +88,12 @@ def make_project(repo: Path, fixture: Path, model_dir: Path, top: dict = None, *
 # --- a stage run in a folder holding params.yaml and data/raw ------------------------------------------------
 
 def project(tmp_path, raw: dict, **dataset) -> Path:
-    """A folder with params.yaml (dataset block: source local plus `dataset`) and data/raw/{name} files."""
+    """A folder with params.yaml (dataset block: source local, the files of `raw` as its files, and `dataset`) and
+    data/raw/{name} files."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": {"source": "local", **dataset}}))
+    files = {name.split(".")[0]: f"data/raw/{name}" for name in raw if name.split(".")[0] in ("train", "dev", "test")}
+    files = files if "train" in files else {**files, "train": "data/raw/train"}  # a project whose train is missing
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": {"source": "local", "files": files, **dataset}}))
     (tmp_path / "data" / "raw").mkdir(parents=True)
     for name, content in raw.items():
         (tmp_path / "data" / "raw" / name).write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -120,10 +123,11 @@ def data_metrics(folder) -> dict:
 
 
 def fails(folder) -> str:
-    """Run preprocess expecting failure; check that nothing at all was written; return its message."""
+    """Run preprocess expecting failure (a problem with the data, or with params.yaml); check that nothing at all
+    was written; return its message."""
     result = preprocess(folder)
     assert result.returncode != 0
-    assert result.stderr.startswith("preprocess: "), result.stderr
+    assert result.stderr.startswith(("preprocess: ", "params.yaml: ")), result.stderr
     assert "Traceback" not in result.stderr
     assert [p.name for p in (folder / "data").iterdir()] == ["raw"]  # no data/processed, no temporary folder
     assert not (folder / "metrics").exists()

@@ -1,11 +1,12 @@
 """The model card names what the model was trained from, the hub revision of its base model included, and how it was
 tuned."""
 
+from nerflow.params import check_params
 from nerflow.tasks.base import CardFacts
 from nerflow.tasks.ner import NER
 
-PARAMS = {"model": "user/encoder", "dataset": {"source": "local", "scheme": "iob2"}, "max_length": 16,
-          "window_overlap": 4, "tuning": "full"}
+PARAMS = check_params({"model": "user/encoder", "dataset": {"source": "local", "files": {"train": "t.txt"}},
+                       "max_length": 16, "window_overlap": 4})
 LORA = {"tuning": "lora", "lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.1, "lora_targets": "all-linear",
         "lora_lr": 5e-4}
 

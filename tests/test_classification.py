@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from nerflow.params import check_params
 from nerflow.tasks import classification, task_for
 from nerflow.training.batching import collate
 from nerflow.data.splits import Counts
@@ -83,14 +84,11 @@ def test_non_utf8_missing_column_and_bad_json_are_named(tmp_path):
         read(write(tmp_path / "c.txt", "x"), REVIEWS, "c.txt", [])
 
 
-def test_columns_must_match_the_task():
-    assert classification.columns_of({"columns": {"label": "category"}}, pair=False)["label"] == "category"
-    with pytest.raises(ValueError, match="text_pair"):
-        classification.columns_of({}, pair=True)
-    with pytest.raises(ValueError, match="text_pair"):
-        classification.columns_of({"columns": PAIRS}, pair=False)
-    with pytest.raises(ValueError, match="dataset.columns.texts"):
-        classification.columns_of({"columns": {"texts": "x"}}, pair=False)
+def test_read_options_are_the_checked_dataset_keys():
+    dataset = check_params({"task": "pair-classification", "dataset": {
+        "source": "local", "files": {"train": "t.csv"}, "format": "csv", "columns": PAIRS, "drop_labels": ["-", 3]}})
+    options = task_for({"task": "pair-classification"}).read_options(dataset["dataset"])
+    assert options == classification.ReadOptions(PAIRS, ("-", "3"), "auto")  # labels as read from a table: text
     with pytest.raises(ValueError, match="task is 'sentiment'"):
         task_for({"task": "sentiment"})
 

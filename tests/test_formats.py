@@ -5,6 +5,7 @@ import pytest
 
 from nerflow.data.textfiles import DataError
 from nerflow.data.rawfiles import raw_file
+from nerflow.params import check_params
 from nerflow.tasks.ner.formats import ReadOptions, read_jsonl_sentences, read_split_file
 
 
@@ -94,11 +95,6 @@ def test_compressed_file_is_read_and_a_classification_file_refused(tmp_path):
 
 
 def test_options_from_params():
-    assert ReadOptions.from_params({"source": "local", "scheme": "iob1", "tag_column": 3}) == \
-        ReadOptions(scheme="iob1", tag_column=3)
-    assert ReadOptions.from_params({}) == ReadOptions("iob2", False, None, 0, -1)
-    for bad, says in [({"scheme": "bio"}, "dataset.scheme is 'bio'"), ({"repair": "yes"}, "dataset.repair"),
-                      ({"separator": ""}, "dataset.separator"), ({"tag_column": "2"}, "dataset.tag_column"),
-                      ({"token_column": True}, "dataset.token_column")]:
-        with pytest.raises(ValueError, match=says):
-            ReadOptions.from_params(bad)
+    dataset = check_params({"dataset": {"source": "local", "files": {"train": "t"}, "scheme": "iob1",
+                                        "tag_column": 3}})["dataset"]
+    assert ReadOptions.from_params(dataset) == ReadOptions(scheme="iob1", tag_column=3)

@@ -70,14 +70,12 @@ def test_default_lora_trains_at_most_five_percent_of_a_minilm_sized_model():
     assert 22_000_000 < total < 23_000_000 and trainable / total <= 0.05
 
 
-def test_full_tuning_leaves_the_model_unwrapped_and_a_bad_tuning_names_the_param(tiny_model_dir):
+def test_full_tuning_leaves_the_model_unwrapped(tiny_model_dir):
     assert PARAMS["tuning"] == "full"
     model = load_base_model(PARAMS, LABELS, tiny_model_dir, AutoModelForTokenClassification)
     assert type(model).__name__ == "BertForTokenClassification" and merged(model) is model
     assert trainable_names(model) == {name for name, _ in model.named_parameters()}
     assert parameter_counts(model) == (model.num_parameters(), model.num_parameters())
-    with pytest.raises(ValueError, match="tuning is 'qlora'; expected full .* or lora"):
-        load_base_model({**PARAMS, "tuning": "qlora"}, LABELS, tiny_model_dir, AutoModelForTokenClassification)
 
 
 def test_positions_of_a_lora_wrapped_roberta_start_where_the_plain_model_says(tiny_roberta_dir):

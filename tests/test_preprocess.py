@@ -184,11 +184,12 @@ def test_stray_i_is_repaired_and_counted(tmp_path):
     ({"train.txt": b"\xef\xbb\xbf"}, {}, "data/raw/train.txt:1: no sentences"),
     ({"train.txt": "a\tO\n\tO\n"}, {"separator": "\t"}, "data/raw/train.txt:2: empty token"),
     ({"train.txt": "a B-X\n", "dev.txt": "a O\n"}, {}, "train has 1 sentences: too few to split off test"),
-    ({"train.txt": "a B-X\n"}, {"split": {"dev": 0, "test": 0.1}}, "dataset.split.dev is 0"),
-    ({"train.txt": "a B-X\n"}, {"split": 0.2}, "dataset.split is 0.2; expected a mapping"),
-    ({"train.txt": "a B-X\n"}, {"split": {"dev": 0.6, "test": 0.5}}, "dataset.split: dev + test take all of train"),
-    ({"train.txt": "a B-X\n"}, {"scheme": "bio"}, "dataset.scheme is 'bio'; expected one of iob1, iob2, bioes, bilou"),
-    ({"train.txt": "a B-X\n"}, {"unknown_labels": "drop"}, "dataset.unknown_labels is 'drop'; expected error or O"),
+    ({"train.txt": "a B-X\n"}, {"split": {"dev": 0, "test": 0.1}}, "params.yaml: dataset.split.dev is 0; expected a number > 0"),
+    ({"train.txt": "a B-X\n"}, {"split": 0.2}, "params.yaml: dataset.split is 0.2; expected a mapping"),
+    ({"train.txt": "a B-X\n"}, {"split": {"dev": 0.6, "test": 0.5}},
+     "params.yaml: dataset.split.test is 0.5; expected less than 1 - dev (0.4): dev and test would take all of train"),
+    ({"train.txt": "a B-X\n"}, {"scheme": "bio"}, "params.yaml: dataset.scheme is 'bio'; expected one of iob2, iob1, bioes, bilou"),
+    ({"train.txt": "a B-X\n"}, {"unknown_labels": "drop"}, "params.yaml: dataset.unknown_labels is 'drop'; expected one of error, O"),
     ({"train.txt": "a B-X\n"}, {"tag_column": 2}, "data/raw/train.txt:1: 2 columns: token_column 0 and tag_column 2"),
 ])
 def test_failures_write_nothing(tmp_path, raw, dataset, says):

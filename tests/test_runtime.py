@@ -21,16 +21,11 @@ def test_thread_count_param_then_environment_then_default(monkeypatch):
     assert thread_count({"threads": 2}) == 2  # params win: an experiment's own setting
 
 
-@pytest.mark.parametrize("threads, env, match", [
-    (0, None, "params.yaml threads is 0; expected a whole number"),
-    (1.5, None, "params.yaml threads is 1.5"),
-    (True, None, "params.yaml threads is True"),
-    (None, "two", "OMP_NUM_THREADS is 'two'.*unset: torch's default"),
-])
-def test_thread_count_refuses_what_is_not_a_count(monkeypatch, threads, env, match):
-    monkeypatch.setenv("OMP_NUM_THREADS", env) if env else monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    with pytest.raises(ValueError, match=match):
-        thread_count({"threads": threads})
+@pytest.mark.parametrize("env", ["two", "0", "1.5"])
+def test_thread_count_refuses_an_environment_that_is_not_a_count(monkeypatch, env):
+    monkeypatch.setenv("OMP_NUM_THREADS", env)  # params' threads is checked by params.yaml's schema
+    with pytest.raises(ValueError, match=f"OMP_NUM_THREADS is '{env}'.*unset: torch's default"):
+        thread_count({"threads": None})
 
 
 def in_fresh_process(code: str, **env) -> subprocess.CompletedProcess:

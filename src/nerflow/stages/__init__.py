@@ -7,3 +7,14 @@ params.yaml and the paths, asks the registry for the task, and calls the library
   train       fine-tuning, the epoch chosen on dev                           -> models/finetuned, metrics/train
   evaluate    dev and test scored, errors analysed                           -> metrics/eval.json, errors, plots
 """
+
+from nerflow.params import PARAMS_FILE, ParamsError, load_params
+
+
+def read_params(model_dir=None) -> dict:
+    """params.yaml checked whole against its schema (nerflow.params; with `model_dir`, max_length against the
+    model's positions too), before any work: a problem ends the process with one line per problem, no traceback."""
+    try:
+        return load_params(PARAMS_FILE, model_dir)
+    except ParamsError as error:
+        raise SystemExit(str(error)) from None

@@ -3,15 +3,15 @@ counts), metrics/errors.md (report; cached by DVC, not git, as it quotes the dat
 and F1 per label, the split experiments are chosen on) and data/predictions/ (each split's predictions)."""
 
 from nerflow.data.files import atomic_dir, write_csv_atomic, write_json_atomic, write_text_atomic
-from nerflow.params import load_params
 from nerflow.paths import (ERROR_METRICS, ERROR_REPORT, EVAL_METRICS, EVALUATED, MODEL_DIR, PLOTS_DIR,
                            PREDICTIONS_DIR, PROCESSED_DIR, TOKENIZED_DIR)
+from nerflow.stages import read_params
 from nerflow.tasks import task_for
 from nerflow.training.runtime import default_device, place_process
 
 
 def main():
-    params = load_params()
+    params = read_params()
     place_process(params)  # its GPU and CPU threads, before torch runs anything
     from nerflow.training.models import load_tokenizer
 

@@ -6,13 +6,13 @@ is checked before anything is written: a problem stops the stage with `file:line
 """
 
 from nerflow.data.files import write_json_atomic
-from nerflow.params import load_params
 from nerflow.paths import DATA_METRICS, PROCESSED_DIR, RAW_DIR
+from nerflow.stages import read_params
 from nerflow.tasks import task_for
 
 
 def main():
-    params = load_params()
+    params = read_params()
     try:
         stats = task_for(params).prepare(params["dataset"], RAW_DIR, PROCESSED_DIR)
     except ValueError as error:

@@ -3,17 +3,16 @@ were made, which the model folder keeps for `nerflow predict`) and metrics/token
 are encoded in `data_workers` processes (null: one per core); the windows are the same whatever their number."""
 
 from nerflow.data.files import write_json_atomic
-from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZE_METRICS, TOKENIZED_DIR
+from nerflow.stages import read_params
 from nerflow.tasks import task_for
 
 
 def main():
-    params = load_params()
+    params = read_params(model_dir=BASE_MODEL_DIR)
     try:
-        stats = task_for(params).tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR,
-                                          workers=params.get("data_workers"))
-    except ValueError as error:  # a bad param, or not a fast tokenizer
+        stats = task_for(params).tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR, workers=params["data_workers"])
+    except ValueError as error:  # not a fast tokenizer, or a task of one's own that does not import
         raise SystemExit(f"tokenize: {error}") from None
     write_json_atomic(TOKENIZE_METRICS, stats)
 

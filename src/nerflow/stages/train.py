@@ -9,16 +9,16 @@ scale"); only the main process writes.
 """
 
 from nerflow.data.files import atomic_dir, read_json, sha256_of, write_json_atomic, write_text_atomic
-from nerflow.params import load_params
 from nerflow.paths import (BASE_MODEL_DIR, CHECKPOINT, CURVES_DIR, LABELS_FILE, MODEL_DIR, MODEL_SETTINGS,
                            PROCESSED_DIR, RAW_DIR, TOKENIZED_DIR, WINDOW_SETTINGS)
+from nerflow.stages import read_params
 from nerflow.tasks import task_for
 from nerflow.tasks.base import CardFacts
 from nerflow.training.runtime import place_process, relaunch
 
 
 def main():
-    params = load_params()
+    params = read_params(model_dir=BASE_MODEL_DIR)
     relaunch(params, "nerflow.stages.train")  # several processes: this stage again, under torchrun
     place_process(params)  # its GPU and CPU threads, before torch runs anything
     train(params)

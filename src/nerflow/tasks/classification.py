@@ -21,12 +21,11 @@ import pyarrow.compute as pc
 from nerflow.data import store
 from nerflow.data.store import Windows
 from nerflow.data.rawfiles import raw_format
-from nerflow.data.tables import quoting_of, read_rows
+from nerflow.data.tables import read_rows
 from nerflow.data.textfiles import DataError, json_lines
 from nerflow.tasks import card
 from nerflow.tasks.base import CardFacts, SplitEvaluation, Task, f1_records
 
-DEFAULT_COLUMNS = {"text": "text", "text_pair": None, "label": "label"}
 EXAMPLES_REPORTED = 3  # examples shown for each confusion in the error report
 
 
@@ -43,29 +42,16 @@ class Example:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read the files: the dataset keys of params.yaml that concern them, checked (from_params)."""
+    """How to read the files: the dataset keys of params.yaml that concern them (checked by nerflow.params: a
+    pair task names text_pair's column, a single-text task does not)."""
 
     columns: dict
     drop_labels: tuple
     quoting: str
 
     @classmethod
-    def from_params(cls, dataset: dict, pair: bool) -> "ReadOptions":
-        return cls(columns_of(dataset, pair), tuple(str(label) for label in dataset.get("drop_labels") or []),
-                   quoting_of(dataset))
-
-
-def columns_of(dataset: dict, pair: bool) -> dict:
-    """dataset.columns with defaults, checked: a pair task needs text_pair, a single-text task must not name one."""
-    given = dataset.get("columns") or {}
-    unknown = sorted(set(given) - set(DEFAULT_COLUMNS))
-    if unknown:
-        raise ValueError(f"dataset.columns.{unknown[0]}: unknown; the columns are text, text_pair and label")
-    columns = {**DEFAULT_COLUMNS, **given}
-    if pair != (columns["text_pair"] is not None):
-        raise ValueError("dataset.columns.text_pair names the second text's column: required for "
-                         "pair-classification, null for text-classification")
-    return columns
+    def from_params(cls, dataset: dict) -> "ReadOptions":
+        return cls(dataset["columns"], tuple(str(label) for label in dataset["drop_labels"]), dataset["quoting"])
 
 
 def read_records(path: Path, columns: dict, name: str, quoting: str = "auto"):
@@ -205,7 +191,7 @@ class TextClassification(Task):
         return AutoModelForSequenceClassification
 
     def read_options(self, dataset: dict) -> ReadOptions:
-        return ReadOptions.from_params(dataset, self.pair)
+        return ReadOptions.from_params(dataset)
 
     def read_file(self, path: Path, options: ReadOptions, name: str, counts):
         return read_examples(path, options, name, counts)

@@ -51,7 +51,7 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
     model is None. `task` is a nerflow.tasks.base.Task."""
     model = load_base_model(params, labels, base_model, task.model_class)
     trainable, total = parameter_counts(model)
-    print(f"train: tuning {params.get('tuning', 'full')}, {trainable:,} of {total:,} parameters trainable "
+    print(f"train: tuning {params['tuning']}, {trainable:,} of {total:,} parameters trainable "
           f"({100 * trainable / total:.2f}%)")
     windows = Windows(store.read_split(tokenized, "train"), ["input_ids", "labels"])  # memory-mapped
     resumable = {}
@@ -71,7 +71,7 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
 def learning_rate(params: dict) -> float:
     """params `lr`, or `lora_lr` under LoRA: its adapters start at zero and few weights move, so it wants a larger
     step than full fine-tuning."""
-    return float(params["lora_lr"] if params.get("tuning") == "lora" else params["lr"])
+    return float(params["lora_lr"] if params["tuning"] == "lora" else params["lr"])
 
 
 @dataclass
@@ -148,7 +148,7 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
     loss_sum.fill_(state.pending_loss)  # a logging window may span an epoch's end, and so a resume
     logged_steps = state.pending_steps
     for epoch in range(state.epoch, epochs):
-        if stop_early(accelerator, state, params.get("patience")):
+        if stop_early(accelerator, state, params["patience"]):
             break
         model.train()
         bar.set_description(f"train epoch {epoch + 1}/{epochs}")
@@ -203,9 +203,14 @@ def epoch_batches(sampler, loader, epoch: int):
 
 
 def planned_epochs(params: dict, steps_per_epoch: int) -> int:
-    """params `epochs`, or more on small data: as many as `min_steps` optimizer steps need. On 2,000 sentences an
-    epoch is about 60 steps, and 3 epochs stopped the model while it was still learning (issue 10)."""
-    return max(int(params["epochs"]), math.ceil(int(params.get("min_steps") or 0) / steps_per_epoch))
+    """params `epochs`, or more on small data: as many as `min_steps` optimizer steps need (said in the log). On
+    2,000 sentences an epoch is about 60 steps, and 3 epochs stopped the model while it was still learning."""
+    epochs, min_steps = params["epochs"], params["min_steps"] or 0
+    needed = math.ceil(min_steps / steps_per_epoch)
+    if needed > epochs:
+        print(f"train: {needed} epochs, not {epochs}: an epoch is {steps_per_epoch} steps and min_steps is {min_steps} "
+              f"(set min_steps: 0 to train exactly epochs; patience may stop it sooner)")
+    return max(epochs, needed)
 
 
 def stop_early(accelerator, state: TrainingState, patience) -> bool:

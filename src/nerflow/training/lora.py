@@ -2,7 +2,6 @@
 
 from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 
-TUNINGS = ("full", "lora")
 LORA_TASKS = {"ForTokenClassification": TaskType.TOKEN_CLS, "ForSequenceClassification": TaskType.SEQ_CLS}  # by class name
 
 
@@ -12,11 +11,7 @@ def with_lora(model, params: dict, head: list):
     `lora_alpha` / `lora_rank`, dropout `lora_dropout` on their input) and a copy of the `head` modules (peft's
     modules_to_save). Token or sequence classification alike: peft's task type comes from the model's class.
     Training sees a model like any other (fit); `merged` turns it back into a plain one to save."""
-    tuning = params.get("tuning", "full")
-    if tuning not in TUNINGS:
-        raise ValueError(f"tuning is {tuning!r}; expected full (every weight trained) or lora (low-rank adapters, "
-                         "params lora_rank, lora_alpha, lora_dropout, lora_targets)")
-    if tuning == "full":
+    if params["tuning"] == "full":
         return model
     task = next((t for suffix, t in LORA_TASKS.items() if type(model).__name__.endswith(suffix)), None)
     if task is None:

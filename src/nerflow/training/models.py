@@ -68,7 +68,7 @@ def load_base_model(params: dict, labels: list, folder, model_class):
 
     id2label = dict(enumerate(labels))
     overrides = {}
-    if params.get("attention_dropout") is not None:
+    if params["attention_dropout"] is not None:
         # 0 lets the attention kernels skip materialising the probabilities for dropout (BENCHMARKS.md).
         overrides["attention_probs_dropout_prob"] = float(params["attention_dropout"])
     set_seed(params["seed"])

@@ -27,16 +27,15 @@ _held = []  # the slot this process holds: its lock is released when the process
 
 
 def thread_count(params: dict):
-    """The threads to use: params `threads`, else OMP_NUM_THREADS, else None (torch's default, one per core)."""
-    value, source, default = params.get("threads"), "params.yaml threads", "null"
-    if value is None:
-        value, source, default = os.environ.get("OMP_NUM_THREADS") or None, "OMP_NUM_THREADS", "unset"
-        if value is None:
-            return None
-    if isinstance(value, bool) or not re.fullmatch(r"\s*[0-9]+\s*", str(value)) or int(value) < 1:
-        raise ValueError(f"{source} is {value!r}; expected a whole number of threads, at least 1 "
-                         f"({default}: torch's default, one per core)")
-    return int(value)
+    """The threads to use: params `threads` (checked by nerflow.params), else OMP_NUM_THREADS, else None (torch's
+    default, one per core)."""
+    if params.get("threads") is not None:
+        return params["threads"]
+    value = os.environ.get("OMP_NUM_THREADS") or None
+    if value is not None and (not re.fullmatch(r"\s*[0-9]+\s*", value) or int(value) < 1):
+        raise ValueError(f"OMP_NUM_THREADS is {value!r}; expected a whole number of threads, at least 1 (unset: "
+                         "torch's default, one per core)")
+    return None if value is None else int(value)
 
 
 def set_threads(params: dict, share: int = 1):
@@ -136,7 +135,7 @@ def relaunch(params: dict, module: str) -> None:
     """Run `module` (this stage) again under torchrun when it should be several processes and is not yet: `processes` per
     machine, and the machines that torchrun's PET_NNODES, PET_NODE_RANK, PET_MASTER_ADDR and PET_MASTER_PORT
     name (README "Team and scale"). One machine uses --standalone: a free port, so runs side by side don't meet."""
-    processes = int(params.get("processes") or 1)
+    processes = params["processes"]
     nodes = os.environ.get("PET_NNODES", "1")
     if "LOCAL_RANK" in os.environ or (processes == 1 and nodes == "1"):
         return

@@ -26,20 +26,8 @@ class ReadOptions:
 
     @classmethod
     def from_params(cls, dataset: dict) -> "ReadOptions":
-        options = cls(**{key: dataset[key] for key in cls.__dataclass_fields__ if key in dataset})
-        if options.scheme not in tagging.SCHEMES:
-            raise ValueError(f"dataset.scheme is {options.scheme!r}; expected one of {', '.join(tagging.SCHEMES)}")
-        if not isinstance(options.repair, bool):
-            raise ValueError(f"dataset.repair is {options.repair!r}; expected true or false")
-        if options.separator is not None and (not isinstance(options.separator, str) or options.separator in ("", "\n")):
-            raise ValueError(f'dataset.separator is {options.separator!r}; expected null (any whitespace), "\\t" or " "')
-        if options.unknown_labels not in ("error", "O"):
-            raise ValueError(f"dataset.unknown_labels is {options.unknown_labels!r}; expected error or O")
-        for key in ("token_column", "tag_column"):
-            if type(getattr(options, key)) is not int:
-                raise ValueError(f"dataset.{key} is {getattr(options, key)!r}; "
-                                 "expected a column index (0, 1, ..., or -1 for the last)")
-        return options
+        """From the dataset block of params (checked by nerflow.params)."""
+        return cls(**{key: dataset[key] for key in cls.__dataclass_fields__ if key in dataset})
 
 
 def read_jsonl_sentences(path, scheme: str = "iob2", repair: bool = False, name: str = None):

@@ -13,7 +13,7 @@ from nerflow.paths import SPLITS
 from nerflow.tasks import card
 from nerflow.tasks.base import CardFacts, SplitEvaluation, Task, f1_records
 from nerflow.tasks.ner import tags as tagging
-from nerflow.tasks.ner.align import CONTEXTS, encode
+from nerflow.tasks.ner.align import encode
 from nerflow.tasks.ner.conll import Sentence, write_conll
 from nerflow.tasks.ner.formats import ReadOptions, read_split_file
 
@@ -87,8 +87,6 @@ class NER(Task):
         """`context: document` only if the data has documents, that is some split holds sentences of more than
         one: preprocess numbers documents by -DOCSTART- lines (CoNLL) or a change of the "doc" field (JSONL); data
         with neither is all document 0, and is read sentence by sentence."""
-        if params["context"] not in CONTEXTS:
-            raise ValueError(f"params.yaml: context is {params['context']!r}; expected document or sentence")
         has_documents = any(pc.count_distinct(store.read_split(processed, split).column("doc")).as_py() > 1
                             for split in SPLITS)
         context = "document" if params["context"] == "document" and has_documents else "sentence"
@@ -174,7 +172,7 @@ class NER(Task):
         from nerflow.tasks.ner.predict import scored_chunks
 
         labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
-        scheme, constrained = params["dataset"].get("scheme", "iob2"), params["constrained_decoding"]
+        scheme, constrained = params["dataset"]["scheme"], params["constrained_decoding"]
         records, windows = store.read_split(processed, split), Windows(store.read_split(tokenized, split))
         lengths = pc.list_value_length(records.column("tokens")).to_pylist()
         gold, predicted, stray, doc = [], [], 0, None
