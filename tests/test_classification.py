@@ -8,7 +8,11 @@ import pytest
 import torch
 
 from nerflow.params import check_params
-from nerflow.tasks import classification, task_for
+from nerflow.tasks import task_part
+from nerflow.tasks.classification.evaluate import confusion_records, error_report_markdown, error_summary, scores
+from nerflow.tasks.classification.preprocess import ReadOptions, read_examples
+from nerflow.tasks.classification.records import Example
+from nerflow.tasks.classification.tokenize import encode
 from nerflow.training.batching import collate
 from nerflow.data.splits import Counts
 from nerflow.data.textfiles import DataError
@@ -21,8 +25,8 @@ PAIRS = {"text": "sentence1", "text_pair": "sentence2", "label": "gold_label"}
 def read(path: Path, columns: dict, name: str, drop=()) -> tuple:
     """(examples, counts) of one file, as the preprocess stage reads it."""
     counts = Counts()
-    options = classification.ReadOptions(columns, tuple(drop), quoting="auto")
-    return list(classification.read_examples(path, options, name, counts)), counts
+    options = ReadOptions(columns, tuple(drop), quoting="auto")
+    return list(read_examples(path, options, name, counts)), counts
 
 
 def write(path: Path, text: str) -> Path:
@@ -85,36 +89,36 @@ def test_non_utf8_missing_column_and_bad_json_are_named(tmp_path):
 
 
 def test_read_options_are_the_checked_dataset_keys():
-    dataset = check_params({"task": "pair-classification", "dataset": {
+    dataset = check_params({"task": "classification", "dataset": {
         "source": "local", "files": {"train": "t.csv"}, "format": "csv", "columns": PAIRS, "drop_labels": ["-", 3]}})
-    options = task_for({"task": "pair-classification"}).read_options(dataset["dataset"])
-    assert options == classification.ReadOptions(PAIRS, ("-", "3"), "auto")  # labels as read from a table: text
+    options = task_part("classification", "preprocess").read_options(dataset["dataset"])
+    assert options == ReadOptions(PAIRS, ("-", "3"), "auto")  # labels as read from a table: text
     with pytest.raises(ValueError, match="task is 'sentiment'"):
-        task_for({"task": "sentiment"})
+        task_part({"task": "sentiment"}, "preprocess")
 
 
 def test_unknown_dev_label_names_its_line():
-    examples = [classification.Example("a", 2, "fresh"), classification.Example("b", 3, "meh"),
-                classification.Example("c", 4, "meh")]
-    task = classification.TextClassification()
+    examples = [Example("a", 2, "fresh"), Example("b", 3, "meh"),
+                Example("c", 4, "meh")]
+    task = task_part("classification", "preprocess")
     found = [f for e in examples for f in task.unknown_labels(e, {"fresh", "rotten"}, "dev.csv")]
     assert found == [("meh", "dev.csv:3"), ("meh", "dev.csv:4")]
 
 
 def test_long_texts_are_truncated_and_counted_pairs_lose_from_the_longer(tiny_tokenizer):
     long = " ".join(["peter"] * 40)
-    examples = [classification.Example("peter said", 1, "b"), classification.Example(long, 2, "a")]
-    windows = classification.encode(tiny_tokenizer, examples, 16, {"a": 0, "b": 1})
+    examples = [Example("peter said", 1, "b"), Example(long, 2, "a")]
+    windows = encode(tiny_tokenizer, examples, 16, {"a": 0, "b": 1})
     assert [w["labels"] for w in windows] == [1, 0]
     assert [w["truncated"] for w in windows] == [False, True] and len(windows[1]["input_ids"]) == 16
-    pair = classification.encode(tiny_tokenizer, [classification.Example("peter said", 1, text_pair=long)], 24)[0]
+    pair = encode(tiny_tokenizer, [Example("peter said", 1, text_pair=long)], 24)[0]
     assert pair["truncated"] and len(pair["input_ids"]) == 24 and "labels" not in pair
     assert tiny_tokenizer.decode(pair["input_ids"]).startswith("[CLS] peter said [SEP]")  # the short text kept whole
 
 
 def test_scores_by_hand():
     gold, predicted = ["a", "a", "b", "b"], ["a", "b", "b", "b"]
-    result = classification.scores(gold, predicted, ["a", "b", "c"])
+    result = scores(gold, predicted, ["a", "b", "c"])
     assert result["accuracy"] == 0.75 and result["examples"] == 4
     assert result["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
     assert result["per_class"]["b"]["precision"] == pytest.approx(2 / 3) and result["per_class"]["b"]["f1"] == pytest.approx(0.8)
@@ -123,19 +127,19 @@ def test_scores_by_hand():
 
 
 def test_error_summary_and_report_quote_the_most_confident_mistake():
-    examples = [classification.Example(t, i + 2, g) for i, (t, g) in enumerate(
+    examples = [Example(t, i + 2, g) for i, (t, g) in enumerate(
         [("fine film", "fresh"), ("so bad", "rotten"), ("bad bad", "rotten"), ("ok", "fresh")])]
     predicted = ["fresh", "fresh", "fresh", "fresh"]
     probabilities = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.7, 0.3]])
-    assert classification.error_summary([e.label for e in examples], predicted) == {
+    assert error_summary([e.label for e in examples], predicted) == {
         "errors": 2, "confusions": {"rotten -> fresh": 2}}
     quoted = []
-    report = classification.error_report_markdown([e.label for e in examples], predicted, probabilities,
+    report = error_report_markdown([e.label for e in examples], predicted, probabilities,
                                                   ["fresh", "rotten"], "dev", lambda i: quoted.append(i) or examples[i])
     assert "2 of 4 examples misclassified" in report and "## rotten read as fresh: 2" in report
     assert sorted(quoted) == [1, 2]  # only the examples quoted (the two rotten ones) are read
     assert report.index("line 4 (p=0.80): bad bad") < report.index("line 3 (p=0.60): so bad")
-    assert classification.confusion_records(["a", "b"], ["a", "a"]) == [
+    assert confusion_records(["a", "b"], ["a", "a"]) == [
         {"actual": "a", "predicted": "a"}, {"actual": "b", "predicted": "a"}]
 
 

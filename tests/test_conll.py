@@ -1,7 +1,9 @@
 import pytest
 
 from nerflow.data.textfiles import DataError
-from nerflow.tasks.ner.conll import Sentence, read_conll, write_conll
+from nerflow.tasks.ner.evaluate import write_conll
+from nerflow.tasks.ner.preprocess.conll import read_conll
+from nerflow.tasks.ner.records import Sentence
 
 
 def read_all(path, **options) -> list:

@@ -1,4 +1,4 @@
-"""Document context (nerflow.align.plan_document, encode's `documents`): the sentences of a document share windows,
+"""Document context (nerflow.tasks.ner.tokenize.windows.plan_document, encode's `documents`): the sentences of a document share windows,
 every word is still labelled and predicted by exactly one window, and no window reaches into another document."""
 
 import hashlib
@@ -7,9 +7,10 @@ import random
 
 from conftest import FIXTURES
 
-from nerflow.tasks.ner.align import Span, encode, plan_document, plan_windows, words_from_windows
+from nerflow.tasks.ner.tokenize.windows import Span, encode, plan_document, plan_windows
+from nerflow.tasks.ner.train.scoring import words_from_windows
 from nerflow.training import IGNORE
-from nerflow.tasks.ner.conll import read_conll
+from nerflow.tasks.ner.preprocess.conll import read_conll
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 LABEL2ID = {label: i for i, label in enumerate(LABELS)}

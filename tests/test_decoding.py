@@ -9,7 +9,7 @@ from seqeval.metrics import f1_score
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2, Entities
 
-from nerflow.tasks.ner.decoding import allowed_transitions, count_stray_inside, decode, viterbi
+from nerflow.tasks.ner.train.decoding import allowed_transitions, count_stray_inside, decode, viterbi
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

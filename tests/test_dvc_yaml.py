@@ -1,69 +1,70 @@
-"""dvc.yaml as the map: every module a stage runs is one of its deps, so editing it reruns the stage; and the
-package's layers import downwards only."""
+"""dvc.yaml as the map: a stage's deps are exactly the code it runs, for the task and the tuning in params.yaml (its
+templated deps resolved as DVC resolves them), so that editing a module reruns the stages that run it and no other;
+and the package's layers import downwards only. (tests/test_reruns.py checks the same with DVC itself.)"""
 
-import ast
+import importlib.util
+import re
 from pathlib import Path
 
 import yaml
 
-from nerflow.tasks import BUILTIN
+from nerflow.params import TASKS
+from nerflow.tasks import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "nerflow"
-# Reading params.yaml does not shape a stage's outputs (the params a stage reads are listed as params); the
-# package's own __init__ is its map, a docstring.
-NOT_DEPS = {"src/nerflow/params.py", "src/nerflow/__init__.py"}
-# The package's layers, top first: each imports only from layers below it (README "Layout"); paths.py and
+spec = importlib.util.spec_from_file_location("reruns", ROOT / "scripts" / "reruns.py")
+reruns = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reruns)
+# The package's layers, top first: each imports only from layers below it (docs/layout.md); paths.py and
 # params.py, below them all, import nothing of the package.
 RANK = {"stages": 0, "tools": 0, "tasks": 1, "training": 2, "data": 3, "paths": 4, "params": 4}
 
 
-def direct_imports(path: Path) -> set:
-    """The nerflow modules `path` imports (anywhere in it), as module names; the task registry imports every
-    built-in task (by name, when asked for one)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "nerflow":
-            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names if alias.name.split(".")[0] == "nerflow"}
-    if path == PACKAGE / "tasks" / "__init__.py":
-        names |= {target.split(":")[0] for target in BUILTIN.values()}
-    return names
+def code_deps(stage: dict, values: dict) -> list:
+    """The stage's deps under src/, ${key} resolved from `values` as DVC resolves them from params.yaml."""
+    deps = [re.sub(r"\$\{(\w+)\}", lambda m: str(values[m.group(1)]), dep) for dep in stage["deps"]]
+    return [dep for dep in deps if dep.startswith("src/")]
 
 
-def module_files(name: str) -> list:
-    """The files importing module `name` runs: the module and every package __init__ above it."""
-    parts, files = name.split(".")[1:], []
-    for i in range(len(parts) + 1):
-        folder = PACKAGE.joinpath(*parts[:i])
-        files += [f for f in (folder / "__init__.py", folder.with_suffix(".py") if i else None) if f and f.exists()]
-    return files
+def covered(path: str, deps: list) -> bool:
+    return any(path == dep or path.startswith(dep + "/") for dep in deps)
 
 
-def nerflow_imports(module: Path) -> set:
-    """Files of the nerflow package that `module` runs, directly or through each other."""
-    found, todo = set(), [module]
-    while todo:
-        for name in direct_imports(todo.pop()):
-            for path in module_files(name):
-                if path not in found:
-                    found.add(path)
-                    todo.append(path)
-    return {str(p.relative_to(ROOT)) for p in found}
-
-
-def test_every_module_a_stage_imports_is_a_dep():
+def test_a_stages_deps_are_the_code_it_runs_for_each_task_and_tuning():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    for name, stage in stages.items():
-        module = stage["cmd"].split("-m ")[1].split()[0]
-        assert module == f"nerflow.stages.{name}", name
-        path = PACKAGE / "stages" / f"{name}.py"
-        missing = nerflow_imports(path) - set(stage["deps"]) - NOT_DEPS - {"src/nerflow/stages/__init__.py"}
-        assert str(path.relative_to(ROOT)) in stage["deps"], name
-        assert not missing, f"dvc.yaml stage {name} runs {sorted(missing)} but does not list them as deps"
-        extra = {d for d in stage["deps"] if d.startswith("src/")} - nerflow_imports(path) - {str(path.relative_to(ROOT))}
-        assert not extra, f"dvc.yaml stage {name} lists {sorted(extra)}, which it does not run"
+    assert list(stages) == ["download", *STAGES[:4]]  # predict is no stage: its parts are deps of nothing
+    for task in TASKS:
+        for tuning in ("full", "lora"):
+            for name, stage in stages.items():
+                assert stage["cmd"] == f"python -m nerflow.stages.{name}"
+                deps, ran = code_deps(stage, {"task": task, "tuning": tuning}), reruns.runs(name, task, tuning)
+                missing = sorted(path for path in ran if not covered(path, deps))
+                assert not missing, f"dvc.yaml stage {name} runs {missing} (task {task}) but does not list them as deps"
+                for dep in deps:
+                    files = [str(p.relative_to(ROOT)) for p in (ROOT / dep).rglob("*.py")] if (ROOT / dep).is_dir() \
+                        else [dep]
+                    stale = sorted(set(files) - ran)
+                    assert files and not stale, f"dvc.yaml stage {name} lists {dep}, whose {stale} it does not run " \
+                                                f"(task {task}, tuning {tuning})"
+
+
+def test_a_task_is_its_parts_and_a_stage_asks_only_for_its_own():
+    """Every task has the same paths (dvc.yaml's templated deps), and a part imports no later stage's part: a
+    change to how a model is scored reruns no preprocess."""
+    for task in TASKS:
+        folder = PACKAGE / "tasks" / task
+        assert {p.name for p in folder.iterdir() if p.name != "__pycache__"} == {"__init__.py", "records.py", *STAGES}
+        for earlier, later in [("preprocess", "tokenize"), ("preprocess", "train"), ("tokenize", "train"),
+                               ("preprocess", "evaluate"), ("tokenize", "evaluate"), ("train", "evaluate")]:
+            for path in (folder / earlier).rglob("*.py"):
+                assert not any(name.startswith(f"nerflow.tasks.{task}.{later}") for name in reruns.direct_imports(path)), \
+                    f"{path.relative_to(ROOT)} ({earlier}) imports the {later} part"
+
+
+def test_the_table_of_what_reruns_when_is_current():
+    assert reruns.read_table(reruns.DOC.read_text()) == reruns.reruns(), \
+        "docs/reruns.md's table is stale: run python scripts/reruns.py"
 
 
 def test_layers_import_downwards_only():
@@ -72,7 +73,7 @@ def test_layers_import_downwards_only():
         layer = path.relative_to(PACKAGE).with_suffix("").parts[0]
         if layer not in RANK:
             continue
-        for name in direct_imports(path) - {"nerflow"}:
+        for name in reruns.direct_imports(path) - {"nerflow"}:
             target = name.split(".")[1]
             if target != layer:
                 checked += 1

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nerflow.tasks.base import f1_records
-from nerflow.tasks.ner.errors import (KINDS, Entity, classify_errors, confusion_records, entities, error_report_markdown,
+from nerflow.tasks.evaluate import f1_records
+from nerflow.tasks.ner.evaluate.errors import (KINDS, Entity, classify_errors, confusion_records, entities, error_report_markdown,
                                       error_summary)
-from nerflow.tasks.ner.metrics import entity_scores
+from nerflow.tasks.ner.train.metrics import entity_scores
 
 
 def only(analysis, **expected):

@@ -6,7 +6,8 @@ import pytest
 from nerflow.data.textfiles import DataError
 from nerflow.data.rawfiles import raw_file
 from nerflow.params import check_params
-from nerflow.tasks.ner.formats import ReadOptions, read_jsonl_sentences, read_split_file
+from nerflow.tasks.ner.preprocess import ReadOptions, read_split_file
+from nerflow.tasks.ner.preprocess.jsonl import read_jsonl_sentences
 
 
 def write(tmp_path, content, name="data.jsonl"):

@@ -1,4 +1,4 @@
-"""scripts/gpu_sweep.py, the GPU measurement of issue 22, run as it would run there, on the CPU and the tiny fixture:
+"""scripts/gpu_sweep.py, the GPU sweep measurement, run as it would run there, on the CPU and the tiny fixture:
 prepared from a project, then one experiment timed and a sweep run one after the other and two at a time."""
 
 import json
@@ -31,7 +31,7 @@ def test_sweep_runs_every_experiment_both_ways_with_the_same_scores(tmp_path, ti
     subprocess.run([sys.executable, script, "prepare", str(project), "--source", str(source)], env=env, check=True,
                    capture_output=True)
     assert sorted(p.name for p in (project / "data/raw").iterdir()) == ["dev.txt.gz", "test.txt.gz", "train.txt.gz"]
-    assert list((project / "wheels").glob("seqeval-1.2.2-*.whl"))
+    assert list((project / "wheels").glob("seqeval-1.2.2-*.whl")) and list((project / "wheels").glob("pydantic-2*.whl"))
     result = subprocess.run([sys.executable, script, "run", str(project), "--out", str(out), "--jobs", "2",
                              "--experiments", "2", "--scratch", str(tmp_path / "scratch")],
                             env=env, capture_output=True, text=True)

@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from nerflow.tasks.ner.align import encode
+from nerflow.tasks.ner.tokenize.windows import encode
 from nerflow.training import IGNORE
 from nerflow.training.inference import predict_windows
 

@@ -8,7 +8,8 @@ from conftest import PARAMS, random_windows
 from transformers import AutoModelForSequenceClassification, BertConfig, pipeline
 
 from nerflow.training.batching import position_offset
-from nerflow.training.lora import merged, parameter_counts, with_lora
+from nerflow.training.tuning import full
+from nerflow.training.tuning.lora import merged, parameter_counts, wrap
 from nerflow.training.loop import fit, optimizer_for
 from nerflow.training.models import load_base_model
 from nerflow.tools.predict import load
@@ -45,7 +46,7 @@ def test_lora_trains_the_adapters_of_the_targets_and_the_head_and_nothing_else(t
 
 
 def test_sequence_classification_is_wrapped_by_the_same_function(tiny_model_dir):
-    model = with_lora(AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2), LORA, ["classifier"])
+    model = wrap(AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2), LORA, ["classifier"])
     assert type(model).__name__ == "PeftModelForSequenceClassification"
     assert {name for name in trainable_names(model) if ".lora_" not in name} == {
         "base_model.model.classifier.modules_to_save.default.weight", "base_model.model.classifier.modules_to_save.default.bias"}
@@ -65,7 +66,7 @@ def test_default_lora_trains_at_most_five_percent_of_a_minilm_sized_model():
     # all-MiniLM-L6-v2's shape (22.7M parameters), random weights: the share depends on the shape only.
     config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                         intermediate_size=1536, num_labels=9)
-    model = with_lora(AutoModelForTokenClassification.from_config(config), PARAMS | {"tuning": "lora"}, ["classifier"])
+    model = wrap(AutoModelForTokenClassification.from_config(config), PARAMS | {"tuning": "lora"}, ["classifier"])
     trainable, total = parameter_counts(model)
     assert 22_000_000 < total < 23_000_000 and trainable / total <= 0.05
 
@@ -73,9 +74,9 @@ def test_default_lora_trains_at_most_five_percent_of_a_minilm_sized_model():
 def test_full_tuning_leaves_the_model_unwrapped(tiny_model_dir):
     assert PARAMS["tuning"] == "full"
     model = load_base_model(PARAMS, LABELS, tiny_model_dir, AutoModelForTokenClassification)
-    assert type(model).__name__ == "BertForTokenClassification" and merged(model) is model
+    assert type(model).__name__ == "BertForTokenClassification" and full.merged(model) is model
     assert trainable_names(model) == {name for name, _ in model.named_parameters()}
-    assert parameter_counts(model) == (model.num_parameters(), model.num_parameters())
+    assert full.parameter_counts(model) == (model.num_parameters(), model.num_parameters())
 
 
 def test_positions_of_a_lora_wrapped_roberta_start_where_the_plain_model_says(tiny_roberta_dir):

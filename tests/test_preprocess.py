@@ -7,7 +7,7 @@ import pytest
 import yaml
 from conftest import data_metrics, fails, project, records, succeeds
 
-from nerflow.tasks.ner.conll import Sentence
+from nerflow.tasks.ner.records import Sentence
 from nerflow.data.splits import split_train
 
 DISEASE = Path(__file__).parent / "fixtures" / "disease"  # tab-separated IOB1: index, token, tag, source
@@ -220,7 +220,7 @@ def test_classification_tables_split_limit_and_name_unknown_labels(tmp_path):
     folder = project(tmp_path / "ok", {"train.csv": "label,text\n" + rows + "plot,a plot summary\n"},
                      format="csv", drop_labels=["plot"], train_examples=4, split={"dev": 0.25, "test": 0.25, "seed": 1})
     params = yaml.safe_load((folder / "params.yaml").read_text())
-    (folder / "params.yaml").write_text(yaml.safe_dump({**params, "task": "text-classification"}))
+    (folder / "params.yaml").write_text(yaml.safe_dump({**params, "task": "classification"}))
     assert "dev and test split off train by examples (seed 1): train 10 examples, dev 5 examples, test 5 examples" in succeeds(folder)
     train, dev, test = (records(folder, split) for split in ("train", "dev", "test"))
     assert len(train) == 4 and len(dev) == len(test) == 5
@@ -235,6 +235,6 @@ def test_classification_tables_split_limit_and_name_unknown_labels(tmp_path):
     unknown = project(tmp_path / "unknown", {"train.csv": "label,text\nfresh,a\nrotten,b\n", "dev.csv": "label,text\nfresh,c\nmeh,d\n"},
                       format="csv")
     params = yaml.safe_load((unknown / "params.yaml").read_text())
-    (unknown / "params.yaml").write_text(yaml.safe_dump({**params, "task": "text-classification"}))
+    (unknown / "params.yaml").write_text(yaml.safe_dump({**params, "task": "classification"}))
     message = fails(unknown)
     assert "dev.csv" in message and ":3: label 'meh' does not occur in train" in message

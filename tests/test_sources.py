@@ -106,7 +106,7 @@ def server(monkeypatch):
 def fetch(dataset: dict, tmp_path: Path) -> Path:
     """Run the download stage's dataset fetch into tmp_path/data/raw, as download.main does: on the dataset block
     as params.yaml's schema checks it (nerflow.params), defaults filled in."""
-    task = "text-classification" if dataset.get("format") in ("csv", "tsv") else "ner"  # a task that reads the format
+    task = "classification" if dataset.get("format") in ("csv", "tsv") else "ner"  # a task that reads the format
     dataset = check_params({"task": task, "dataset": dataset})["dataset"]
     with atomic_dir(tmp_path / "data" / "raw") as raw:
         fetch_dataset(dataset, raw)

@@ -12,10 +12,12 @@ from conftest import FIXTURES, ROOT, project, records, succeeds
 
 from nerflow.data import store
 from nerflow.data.store import SplitWriter, Windows
-from nerflow.tasks import base, task_for
-from nerflow.tasks.ner.align import encode
-from nerflow.tasks.ner.conll import read_conll
-from nerflow.training.models import load_tokenizer
+from nerflow.params import load_params
+from nerflow.tasks import task_part
+from nerflow.tasks import tokenize as tokenize_base
+from nerflow.tasks.ner.tokenize.windows import encode
+from nerflow.tasks.ner.preprocess.conll import read_conll
+from nerflow.training.tokenizer import load_tokenizer
 
 
 def test_split_round_trip_over_several_part_files_and_record_batches(tmp_path):
@@ -56,7 +58,7 @@ def tokenize_project(tmp_path, name, tiny_model_dir, **top) -> dict:
     params["dataset"].update(source="local", sha256={})
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     succeeds(folder)
-    task = task_for(params)
+    task = task_part(params, "tokenize")
     stats = task.tokenize(params, tiny_model_dir, folder / "data/processed", folder / "data/tokenized",
                           workers=params["data_workers"])
     return {split: list(store.rows(folder / "data/tokenized", split)) for split in ("train", "dev", "test")}, stats, folder
@@ -64,7 +66,7 @@ def tokenize_project(tmp_path, name, tiny_model_dir, **top) -> dict:
 
 @pytest.mark.parametrize("context", ["document", "sentence"])
 def test_shards_in_several_processes_give_the_windows_of_one_pass(tmp_path, tiny_model_dir, monkeypatch, context):
-    monkeypatch.setattr(base, "SHARD_RECORDS", 3)  # several shards a split, each ending where a document ends
+    monkeypatch.setattr(tokenize_base, "SHARD_RECORDS", 3)  # several shards a split, each ending where a document ends
     sharded, stats, folder = tokenize_project(tmp_path, "two", tiny_model_dir, data_workers=2, context=context)
     one, _, _ = tokenize_project(tmp_path, "one", tiny_model_dir, data_workers=1, context=context)
     assert sharded == one
@@ -84,12 +86,12 @@ def test_shards_in_several_processes_give_the_windows_of_one_pass(tmp_path, tiny
 
 
 def test_shards_end_where_documents_end(tmp_path, monkeypatch):
-    monkeypatch.setattr(base, "SHARD_RECORDS", 4)
+    monkeypatch.setattr(tokenize_base, "SHARD_RECORDS", 4)
     documents = [0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 3, 3, 4]
     with SplitWriter(tmp_path / "train" / store.part_name(0), batch_rows=5) as writer:
         for i, doc in enumerate(documents):
             writer.add({"doc": doc, "line": i, "tokens": ["a"], "tags": ["O"]})
-    shards = task_for("ner").shards(tmp_path, "train")
+    shards = task_part("ner", "tokenize").shards(tmp_path, "train")
     assert shards[0][0] == 0 and shards[-1][1] == len(documents)
     assert all(a[1] == b[0] for a, b in zip(shards, shards[1:]))  # every record in exactly one shard
     assert all(documents[stop - 1] != documents[stop] for _, stop in shards[:-1])  # no document cut
@@ -102,8 +104,8 @@ def test_split_off_and_limit_route_records_across_record_batches(tmp_path, monke
     lines = "".join(f'{{"tokens": ["w{i}"], "tags": ["O"], "doc": {i // 3}}}\n' for i in range(60))
     folder = project(tmp_path / "p", {"train.jsonl": lines}, split={"dev": 0.2, "test": 0.2, "seed": 5},
                      train_examples=20)
-    task = task_for("ner")
-    stats = task.prepare(yaml.safe_load((folder / "params.yaml").read_text())["dataset"], folder / "data/raw",
+    task = task_part("ner", "preprocess")
+    stats = task.prepare(load_params(folder / "params.yaml")["dataset"], folder / "data/raw",
                          folder / "data/processed")
     kept = {split: [int(r["tokens"][0][1:]) for r in records(folder, split)] for split in ("train", "dev", "test")}
     assert all(numbers == sorted(numbers) for numbers in kept.values())  # file order

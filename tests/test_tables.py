@@ -10,7 +10,7 @@ import pytest
 from conftest import data_metrics, fails, project, records, succeeds
 
 from nerflow.data.textfiles import DataError
-from nerflow.data.tables import read_rows
+from nerflow.tasks.classification.preprocess.tables import read_rows
 
 
 def rows(path, quoting="auto"):
@@ -78,7 +78,7 @@ def test_not_utf8_is_named_by_line_in_compressed_files_too(tmp_path):
 
 def test_quoting_param_is_checked(tmp_path):
     folder = project(tmp_path, {"train.tsv": "text\tlabel\na\tb\n"}, format="tsv", quoting="csv")
-    (folder / "params.yaml").write_text((folder / "params.yaml").read_text() + "task: text-classification\n")
+    (folder / "params.yaml").write_text((folder / "params.yaml").read_text() + "task: classification\n")
     assert "dataset.quoting is 'csv'" in fails(folder)
 
 
@@ -102,7 +102,7 @@ def test_review_file_every_row_is_one_example_and_records_match_physical_lines(t
     text, examples = review_file()
     assert sum('"' in t for t, _ in examples) == 135 and sum(t.startswith('"') for t, _ in examples) == 7
     folder = project(tmp_path, {"train.tsv": text}, format="tsv", split={"dev": 0.1, "test": 0.1, "seed": 1})
-    (folder / "params.yaml").write_text((folder / "params.yaml").read_text() + "task: text-classification\n")
+    (folder / "params.yaml").write_text((folder / "params.yaml").read_text() + "task: classification\n")
     succeeds(folder)
     counts = data_metrics(folder)["train"]
     physical_lines = text.count("\r\n")

@@ -3,9 +3,9 @@ import itertools
 import pyarrow as pa
 import pytest
 
-from nerflow.tasks.ner import NER
-from nerflow.tasks.ner.formats import ReadOptions
-from nerflow.tasks.ner.tags import entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
+from nerflow.tasks import task_part
+from nerflow.tasks.ner.preprocess import ReadOptions
+from nerflow.tasks.ner.records import entity_type, from_iob2, iob1_to_iob2, is_valid_tag, label_list, to_iob2
 
 
 def test_iob1_to_iob2():
@@ -49,7 +49,7 @@ def entities(sequences) -> dict:
     """Entities per type, as preprocess counts them for metrics/data.json (the NER task's stats)."""
     table = pa.table({"tokens": [["w"] * len(s) for s in sequences], "tags": sequences,
                       "doc": [0] * len(sequences)})
-    return NER().stats(table, label_list(sequences), ReadOptions())["entities"]
+    return task_part("ner", "preprocess").stats(table, label_list(sequences), ReadOptions())["entities"]
 
 
 def test_label_list_and_counts():

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from nerflow.tasks.ner.text import split_sentences
+from nerflow.tasks.ner.predict.text import split_sentences
 
 
 def words(text: str) -> list:

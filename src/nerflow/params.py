@@ -33,13 +33,10 @@ from pydantic_core import PydanticCustomError
 PARAMS_FILE = Path("params.yaml")
 SPLIT_NAMES = ("train", "dev", "test")  # as nerflow.paths.SPLITS (below paths, params imports nothing of nerflow)
 
-# The built-in tasks: the class each name runs (nerflow.tasks.task_for) and the dataset formats its readers take.
-# A task of one's own is named "module:Class" and may read any format.
-TASKS = {
-    "ner": ("nerflow.tasks.ner:NER", ("conll", "jsonl")),
-    "text-classification": ("nerflow.tasks.classification:TextClassification", ("csv", "tsv", "jsonl")),
-    "pair-classification": ("nerflow.tasks.classification:PairClassification", ("csv", "tsv", "jsonl")),
-}
+# The built-in tasks (packages of nerflow.tasks) and the dataset formats their readers take. A task of one's own is
+# one more package there, named by its folder, and may read any format.
+TASKS = {"ner": ("conll", "jsonl"), "classification": ("csv", "tsv", "jsonl")}
+TASKS_DIR = Path(__file__).parent / "tasks"
 FORMATS = ("conll", "jsonl", "csv", "tsv")  # every dataset.format (nerflow.data.rawfiles names their files)
 SOURCES = ("wheel", "sdist", "url", "hf", "local")
 
@@ -95,8 +92,8 @@ class SplitShares(Block):
 
 class Columns(Block):
     text: Text = param("text", "The text's column: its header (CSV, TSV) or key (JSON lines).")
-    text_pair: Optional[Text] = param(None, "The second text's column (`pair-classification` only: the "
-                                            "hypothesis of a premise); null for `text-classification`.")
+    text_pair: Optional[Text] = param(None, "The second text's column, for pairs of texts (the hypothesis of a "
+                                            "premise); null: one text an example.")
     label: Text = param("label", "The label's column.")
 
 
@@ -218,10 +215,10 @@ TRAIN_AND_EVALUATE = ("train", "evaluate")
 
 
 class Params(Block):
-    task: Annotated[Text, Expect(f"{', '.join(TASKS)}, or module:Class")] = param(
-        "ner", "`ner`: a tag for each word; `text-classification`: a label for a text; `pair-classification`: a "
-        "label for a pair of texts; `module:Class`: a task of your own (docs/layout.md).",
-        ("preprocess", "tokenize", "train", "evaluate"))
+    task: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$"), Expect(f"{', '.join(TASKS)}, or a task of your own")] = param(
+        "ner", "`ner`: a tag for each word; `classification`: a label for a text, or for a pair of texts when "
+        "`dataset.columns.text_pair` names the second; the name of a task package of your own under "
+        "src/nerflow/tasks (docs/layout.md).", ("preprocess", "tokenize", "train", "evaluate"))
     dataset: Dataset = param(..., "Where the labelled files come from and how to read them (docs/own-data.md).")
 
     # model
@@ -303,16 +300,11 @@ class Params(Block):
 
     def relations(self) -> list:
         problems = []
-        if ":" not in self.task and self.task not in TASKS:
-            problems.append(("task", f"one of {', '.join(TASKS)}, or module:Class for a task of your own"))
-        elif self.task in TASKS and self.dataset.format not in TASKS[self.task][1] and self.dataset.source != "hf":
-            problems.append(("dataset.format", f"{either(TASKS[self.task][1])} for task {self.task}"))
-        pair = self.dataset.columns.text_pair is not None
-        if self.task == "pair-classification" and not pair:
-            problems.append(("dataset.columns.text_pair", "the second text's column (task pair-classification)"))
-        if self.task == "text-classification" and pair:
-            problems.append(("dataset.columns.text_pair", "null: text-classification reads one text (task "
-                                                          "pair-classification reads two)"))
+        if self.task not in TASKS and not (TASKS_DIR / self.task / "records.py").is_file():
+            problems.append(("task", f"one of {', '.join(TASKS)}, or the name of a task package of your own under "
+                                     "src/nerflow/tasks"))
+        elif self.task in TASKS and self.dataset.format not in TASKS[self.task] and self.dataset.source != "hf":
+            problems.append(("dataset.format", f"{either(TASKS[self.task])} for task {self.task}"))
         if self.window_overlap > self.max_length // 2:
             problems.append(("window_overlap", f"at most half of max_length ({self.max_length}), so that a window "
                                                "owns more pieces than it shares"))

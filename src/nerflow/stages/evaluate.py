@@ -6,16 +6,16 @@ from nerflow.data.files import atomic_dir, write_csv_atomic, write_json_atomic, 
 from nerflow.paths import (ERROR_METRICS, ERROR_REPORT, EVAL_METRICS, EVALUATED, MODEL_DIR, PLOTS_DIR,
                            PREDICTIONS_DIR, PROCESSED_DIR, TOKENIZED_DIR)
 from nerflow.stages import read_params
-from nerflow.tasks import task_for
+from nerflow.tasks import task_part
 from nerflow.training.runtime import default_device, place_process
 
 
 def main():
     params = read_params()
     place_process(params)  # its GPU and CPU threads, before torch runs anything
-    from nerflow.training.models import load_tokenizer
+    from nerflow.training.tokenizer import load_tokenizer
 
-    task = task_for(params)
+    task = task_part(params, "evaluate")
     model = task.model_class.from_pretrained(MODEL_DIR).to(default_device())
     pad_id = load_tokenizer(MODEL_DIR).pad_token_id
     results = {}

@@ -8,13 +8,13 @@ is checked before anything is written: a problem stops the stage with `file:line
 from nerflow.data.files import write_json_atomic
 from nerflow.paths import DATA_METRICS, PROCESSED_DIR, RAW_DIR
 from nerflow.stages import read_params
-from nerflow.tasks import task_for
+from nerflow.tasks import task_part
 
 
 def main():
     params = read_params()
     try:
-        stats = task_for(params).prepare(params["dataset"], RAW_DIR, PROCESSED_DIR)
+        stats = task_part(params, "preprocess").prepare(params["dataset"], RAW_DIR, PROCESSED_DIR)
     except ValueError as error:
         raise SystemExit(f"preprocess: {error}") from None
     write_json_atomic(DATA_METRICS, stats)

@@ -5,13 +5,13 @@ are encoded in `data_workers` processes (null: one per core); the windows are th
 from nerflow.data.files import write_json_atomic
 from nerflow.paths import BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZE_METRICS, TOKENIZED_DIR
 from nerflow.stages import read_params
-from nerflow.tasks import task_for
+from nerflow.tasks import task_part
 
 
 def main():
     params = read_params(model_dir=BASE_MODEL_DIR)
     try:
-        stats = task_for(params).tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR, workers=params["data_workers"])
+        stats = task_part(params, "tokenize").tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR, workers=params["data_workers"])
     except ValueError as error:  # not a fast tokenizer, or a task of one's own that does not import
         raise SystemExit(f"tokenize: {error}") from None
     write_json_atomic(TOKENIZE_METRICS, stats)

@@ -12,8 +12,8 @@ from nerflow.data.files import atomic_dir, read_json, sha256_of, write_json_atom
 from nerflow.paths import (BASE_MODEL_DIR, CHECKPOINT, CURVES_DIR, LABELS_FILE, MODEL_DIR, MODEL_SETTINGS,
                            PROCESSED_DIR, RAW_DIR, TOKENIZED_DIR, WINDOW_SETTINGS)
 from nerflow.stages import read_params
-from nerflow.tasks import task_for
-from nerflow.tasks.base import CardFacts
+from nerflow.tasks import task_part
+from nerflow.tasks.train import CardFacts
 from nerflow.training.runtime import place_process, relaunch
 
 
@@ -27,18 +27,19 @@ def main():
 def train(params: dict, curves: bool = True) -> None:
     """The stage's work. Without `curves`, the curves are not written: DVCLive needs DVC, which a machine that only
     trains may lack (scripts/gpu_sweep.py)."""
-    from nerflow.training.lora import merged, parameter_counts
     from nerflow.training.loop import fine_tune
-    from nerflow.training.models import load_tokenizer
+    from nerflow.training.tokenizer import load_tokenizer
+    from nerflow.training.tuning import tuning_for
 
-    task, labels = task_for(params), read_json(PROCESSED_DIR / LABELS_FILE)
+    task, labels = task_part(params, "train"), read_json(PROCESSED_DIR / LABELS_FILE)
     tokenizer = load_tokenizer(BASE_MODEL_DIR)  # as tokenize used it; saved with its add_prefix_space
     model, state = fine_tune(task, params, labels, tokenizer.pad_token_id, TOKENIZED_DIR, PROCESSED_DIR,
                              BASE_MODEL_DIR, CHECKPOINT)
     if model is None:  # not the main process of a multi-process run: it writes nothing
         return
-    parameters = parameter_counts(model)
-    model = merged(model)  # LoRA: adapters merged in, so the folder is a plain transformers model like any other
+    tuning = tuning_for(params)
+    parameters = tuning.parameter_counts(model)
+    model = tuning.merged(model)  # LoRA: adapters merged in, so the folder is a plain transformers model like any other
     metric = f"dev_{task.dev_metric}"
     with atomic_dir(CURVES_DIR) as curves_dir, atomic_dir(MODEL_DIR) as out:
         if curves:

@@ -1,31 +1,39 @@
-"""The tasks, by params' `task`: one class each behind the interface of nerflow.tasks.base.Task.
+"""The tasks, by params' `task`: each is a package nerflow.tasks.<task> holding one part per stage it runs, so that
+the code a stage runs for a task is found by path, and dvc.yaml makes each stage depend on its part alone:
 
-A task outside this package is named by its import path, `task: mypackage.module:MyTask` in params.yaml (the
-module must be importable where the stages run: the project root is). Built-in tasks are imported when asked
-for, so that a stage loads only its own task's libraries (seqeval, scikit-learn).
+  <task>/__init__.py   what the task is (a docstring)
+  <task>/records.py    the processed record (what preprocess writes, tokenize and evaluate read) and its labels
+  <task>/preprocess/   Preprocess: the readers of its files                  (subclasses nerflow.tasks.preprocess)
+  <task>/tokenize/     Tokenize: records -> model windows                     (nerflow.tasks.tokenize)
+  <task>/train/        Train: the model's head, dev scoring, the model card  (nerflow.tasks.train)
+  <task>/evaluate/     Evaluate: a split scored, its errors, its predictions  (nerflow.tasks.evaluate)
+  <task>/predict/      Predict: a saved model on raw texts, for `nerflow predict` (nerflow.tasks.predict; no stage)
+
+A task of one's own is one more such package, named in params.yaml by its folder name (docs/layout.md). A part is
+imported when a stage asks for it, so that a stage loads only its own part's libraries (seqeval, scikit-learn).
 """
 
 import importlib
+import re
+from pathlib import Path
 
-from nerflow.params import TASKS
-from nerflow.tasks.base import Task
-
-BUILTIN = {name: target for name, (target, _) in TASKS.items()}  # name -> "module:Class"
+STAGES = ("preprocess", "tokenize", "train", "evaluate", "predict")  # the parts of a task; each a class of that name
 
 
-def task_for(name) -> Task:
-    """The task named `name` (or params' `task`, given params; absent: ner): a built-in name or "module:Class"."""
-    if isinstance(name, dict):
-        name = name.get("task", "ner")
-    if not isinstance(name, str) or (name not in BUILTIN and ":" not in name):
-        raise ValueError(f"task is {name!r}; expected {', '.join(BUILTIN)}, or module:Class for a task of your own")
-    module_name, _, class_name = BUILTIN.get(name, name).partition(":")
-    try:
-        task_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"task {name!r}: cannot import {class_name} from {module_name} ({error})") from None
-    task = task_class()
-    if not isinstance(task, Task):
-        raise ValueError(f"task {name!r}: {module_name}.{class_name} is not a nerflow.tasks.base.Task")
-    task.name = name  # as params named it: the model folder's nerflow.json names it so for `nerflow predict`
-    return task
+def task_part(task, stage: str):
+    """The `stage` part of a task (a name, or params naming it in `task`): the class `stage.capitalize()` of module
+    nerflow.tasks.<task>.<stage>, made, its `task` set to the name."""
+    name = task["task"] if isinstance(task, dict) else task
+    folder = Path(__file__).parent / str(name)
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not (folder / stage).is_dir():
+        raise ValueError(f"task is {name!r}; expected the name of a task package under src/nerflow/tasks with a "
+                         f"{stage} part: {', '.join(known_tasks())}")
+    module = importlib.import_module(f"nerflow.tasks.{name}.{stage}")
+    part = getattr(module, stage.capitalize())()
+    part.task = name
+    return part
+
+
+def known_tasks() -> list:
+    """The task packages here, by name."""
+    return sorted(p.name for p in Path(__file__).parent.iterdir() if (p / "records.py").is_file())

@@ -8,7 +8,7 @@
 
 What the model gives is its task's (the model folder's nerflow.json names it; a folder without one is NER): entities
 with character offsets (nerflow.tasks.ner.predict.Tagger) or a label and its probability
-(nerflow.tasks.classification.Classifier).
+(nerflow.tasks.classification.predict.Classifier).
 """
 
 import argparse
@@ -35,16 +35,22 @@ def no_progress_bars():
             transformers_logging.enable_progress_bar()
 
 
+# Task names that model folders written by earlier versions hold in their nerflow.json.
+EARLIER_TASKS = {"text-classification": {"task": "classification", "pair": False},
+                 "pair-classification": {"task": "classification", "pair": True}}
+
+
 def load(path, device=None, batch_size: int = 32):
     """The predictor of a saved model folder (as the train stage writes models/finetuned), for the task its
-    nerflow.json names; CUDA if available."""
-    from nerflow.tasks import task_for
-    from nerflow.training.models import load_tokenizer
+    nerflow.json names (a folder without one is NER's); CUDA if available."""
+    from nerflow.tasks import task_part
     from nerflow.training.runtime import default_device
+    from nerflow.training.tokenizer import load_tokenizer
 
     settings_file = Path(path) / MODEL_SETTINGS
     settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
-    task = task_for(settings.get("task", "ner"))
+    settings = {**settings, **EARLIER_TASKS.get(settings.get("task"), {})}
+    task = task_part(settings.get("task", "ner"), "predict")
     tokenizer = load_tokenizer(path)
     with no_progress_bars():
         model = task.model_class.from_pretrained(path).to(device or default_device())

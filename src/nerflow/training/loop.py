@@ -35,9 +35,9 @@ from nerflow.data.store import Windows
 from nerflow.training.batching import TokenBudgetBatchSampler, collate, model_inputs, position_offset
 from nerflow.training.captured import CapturedStep, Engine, engine_for, packed_shape
 from nerflow.training.checkpoints import fingerprint as checkpoint_fingerprint, resume, save_checkpoint
-from nerflow.training.lora import parameter_counts
 from nerflow.training.models import load_base_model
 from nerflow.training.runtime import autocast_for, use_fast_attention_kernels
+from nerflow.training.tuning import tuning_for
 
 LOG_EVERY = 10  # steps between reads of the training loss (a host sync); step 1 is logged too
 NO_DECAY = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"]  # the Trainer's list
@@ -48,9 +48,9 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
     """The train stage's training: the base model with `task`'s new head (LoRA as params say), fitted on the
     train windows of `tokenized`, the epoch chosen on dev by task.dev_scorer. Returns (model with the best epoch's
     weights, not yet merged; TrainingState); on a process of a multi-process run other than the main one, the
-    model is None. `task` is a nerflow.tasks.base.Task."""
+    model is None. `task` is the task's train part (nerflow.tasks.train.Train)."""
     model = load_base_model(params, labels, base_model, task.model_class)
-    trainable, total = parameter_counts(model)
+    trainable, total = tuning_for(params).parameter_counts(model)
     print(f"train: tuning {params['tuning']}, {trainable:,} of {total:,} parameters trainable "
           f"({100 * trainable / total:.2f}%)")
     windows = Windows(store.read_split(tokenized, "train"), ["input_ids", "labels"])  # memory-mapped

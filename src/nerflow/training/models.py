@@ -1,70 +1,16 @@
-"""The pretrained encoder with a task's new head, its tokenizer, and what a model holds. torch, transformers and
-peft are imported where used: the tokenize stage needs only the tokenizer."""
-
-import json
-from pathlib import Path
-
-from tokenizers.pre_tokenizers import ByteLevel, Metaspace, Sequence
-
-
-def load_tokenizer(folder):
-    """The fast tokenizer of a model folder, set up to mark the start of every pre-split word.
-
-    Byte-level BPE (RoBERTa, DeBERTa, Longformer, BART, GPT-2, ModernBERT, ...) reads "Ġword" as a word start and
-    "word" as the inside of one; pre-split words have lost their spaces, so without add_prefix_space each would
-    be read as the inside of a word. This is detected on the tokenizer's own pre-tokenizer, not on model names,
-    so any model family with such a tokenizer is covered.
-    """
-    tokenizer_class = named_tokenizer_class(folder)
-    tokenizer = tokenizer_class.from_pretrained(folder)
-    if not tokenizer.is_fast:
-        raise ValueError(f"{folder}: {type(tokenizer).__name__} is not a fast tokenizer; nerflow maps pieces back "
-                         "to words (word_ids), which needs one: use a model whose folder has a tokenizer.json")
-    if _unmarked_word_starts(tokenizer):
-        # The tokenizer's own option first, so that save_pretrained records it in tokenizer_config.json...
-        tokenizer = tokenizer_class.from_pretrained(folder, add_prefix_space=True)
-        # ...then the pre-tokenizer itself, for classes that ignore the option (a generic tokenizer.json).
-        for part in _unmarked_word_starts(tokenizer):
-            if isinstance(part, ByteLevel):
-                part.add_prefix_space = True
-            else:
-                part.prepend_scheme = "always"
-    return tokenizer
-
-
-def named_tokenizer_class(folder):
-    """The tokenizer class the folder's tokenizer_config.json names, as AutoTokenizer would choose it, imported
-    alone: AutoTokenizer imports the model configuration code first, and with it torch (1.5 s and 190 MB more for
-    the tokenize stage and its processes, which need no torch). AutoTokenizer where the folder names no class
-    transformers has."""
-    import transformers
-
-    config = Path(folder) / "tokenizer_config.json"
-    name = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class") if config.is_file() else None
-    try:
-        return getattr(transformers, name) if isinstance(name, str) else transformers.AutoTokenizer
-    except AttributeError:
-        return transformers.AutoTokenizer
-
-
-def _unmarked_word_starts(tokenizer) -> list:
-    """The parts of the tokenizer's pre-tokenizer that give a pre-split word no word-start marker."""
-    pre_tokenizer = tokenizer.backend_tokenizer.pre_tokenizer
-    parts = list(pre_tokenizer) if isinstance(pre_tokenizer, Sequence) else [pre_tokenizer]
-    return [part for part in parts
-            if isinstance(part, ByteLevel) and not part.add_prefix_space  # "Ġ"
-            or isinstance(part, Metaspace) and part.prepend_scheme == "never"]  # sentencepiece's "▁"
+"""The pretrained encoder with a task's new head, tuned as params' `tuning` says (nerflow.training.tuning). torch,
+transformers and peft are imported where used."""
 
 
 def load_base_model(params: dict, labels: list, folder, model_class):
     """The encoder with `model_class`'s new head (a transformers Auto class; the head drawn from the seed), as
-    params `tuning` trains it (nerflow.training.lora.with_lora). Weights in fp32 whatever the file holds (an fp16
+    params `tuning` trains it (nerflow.training.tuning). Weights in fp32 whatever the file holds (an fp16
     or bf16 checkpoint too): the optimizer updates fp32 weights, and bf16 autocast on a GPU computes in half
     precision from them."""
     import torch
     from transformers import set_seed
 
-    from nerflow.training.lora import with_lora
+    from nerflow.training.tuning import tuning_for
 
     id2label = dict(enumerate(labels))
     overrides = {}
@@ -76,4 +22,4 @@ def load_base_model(params: dict, labels: list, folder, model_class):
         folder, num_labels=len(labels), id2label=id2label, label2id={l: i for i, l in id2label.items()},
         attn_implementation="sdpa", output_loading_info=True, dtype=torch.float32, **overrides)
     # The head is what the checkpoint lacks: drawn at random here, it is trained whole whatever the tuning.
-    return with_lora(model, params, head=sorted({key.rsplit(".", 1)[0] for key in loading["missing_keys"]}))
+    return tuning_for(params).wrap(model, params, head=sorted({key.rsplit(".", 1)[0] for key in loading["missing_keys"]}))

@@ -1,31 +1,12 @@
 """CoNLL column files: one token a line, columns split on whitespace (or a given separator), the token and the
 tag in chosen columns, a blank line between sentences, optional `-DOCSTART-` lines between documents.
 
-Also what both NER readers share (this one and nerflow.tasks.ner.formats' JSON lines): Sentence and the
-tag-sequence check.
+Also what the NER readers share: the tag-sequence check (sentence_in_iob2).
 """
 
-from dataclasses import dataclass, field
-
 from nerflow.data.textfiles import DataError, text_lines
-from nerflow.tasks.ner import tags as tagging
-
-
-@dataclass
-class Sentence:
-    tokens: list
-    tags: list
-    doc: int = 0
-    line: int = 0  # 1-based line of the first token in the source file
-    # Not written out: the source line of each token, and the tag errors repaired as (line, message).
-    token_lines: list = field(default=None, repr=False, compare=False)
-    repairs: list = field(default_factory=list, repr=False, compare=False)
-
-    def to_record(self) -> dict:
-        return {"doc": self.doc, "line": self.line, "tokens": self.tokens, "tags": self.tags}
-
-    def line_of(self, index: int) -> int:
-        return self.token_lines[index] if self.token_lines else self.line + index
+from nerflow.tasks.ner import records as tagging
+from nerflow.tasks.ner.records import Sentence
 
 
 def sentence_in_iob2(tokens, tags, token_lines, scheme: str, repair: bool, problems: list, doc: int) -> Sentence:
@@ -104,17 +85,3 @@ def read_conll(path, tag_column: int = -1, separator=None, scheme: str = "iob2",
         problems.append((1, "empty file", "no sentences: the file is empty or holds only -DOCSTART- and blank lines"))
     if problems:
         raise DataError(name or str(path), sorted(problems, key=lambda p: p[0]))
-
-
-def write_conll(f, sentences, predictions, doc=None):
-    """Write `word gold predicted` lines (the conlleval input format) to the open text file `f`, documents
-    separated by -DOCSTART-; `doc` is the document of the sentence written before (None: none). Returns the
-    document of the last sentence written, for the next call."""
-    for sentence, predicted in zip(sentences, predictions, strict=True):
-        if sentence.doc != doc:
-            f.write("-DOCSTART- O O\n\n")
-            doc = sentence.doc
-        for token, gold, tag in zip(sentence.tokens, sentence.tags, predicted, strict=True):
-            f.write(f"{token} {gold} {tag}\n")
-        f.write("\n")
-    return doc

@@ -3,7 +3,7 @@ holds exactly the fields its line holds, or the file is refused with `file:line`
 
 Why not pandas: its default quoting reads a `"` that opens a TSV field as a quoted field running to the next `"`,
 however many lines later. A file of 3,610 reviews, a few starting with a quote they never close, read as 3,456
-examples with 154 rows swallowed into 4, and no error (issue 20). Python's csv module reads one record at a time,
+examples with 154 rows swallowed into 4, and no error. Python's csv module reads one record at a time,
 counts physical lines (`line_num`), and in strict mode refuses a closing quote followed by anything but a
 delimiter or a line end; the checks it does not make (NUL bytes, the number of fields, line breaks in TSV fields)
 are made here.

@@ -169,24 +169,3 @@ def encode(tokenizer, sentences: list, max_length: int, overlap: int, tags: list
             window["labels"] = labels
         windows.append(window)
     return windows
-
-
-def words_from_windows(windows: list, predicted: list, sentence_lengths: list, first_sentence: int = 0) -> list:
-    """Gather per-position predictions back into one prediction per word; check every word got exactly one.
-    `sentence_lengths` are those of the windows' sentences, numbered from `first_sentence`."""
-    starts = [0]
-    for n in sentence_lengths:
-        starts.append(starts[-1] + n)
-    flat = [None] * starts[-1]  # every word of every sentence, in order (see encode for how windows number them)
-    for window, window_predictions in zip(windows, predicted, strict=True):
-        base = starts[window["sentence"] - first_sentence]
-        for word, prediction in zip(window["word_index"], window_predictions):
-            if word >= 0:
-                if flat[base + word] is not None:
-                    sentence = bisect_right(starts, base + word) - 1
-                    raise AssertionError(f"sentence {sentence}: word {base + word - starts[sentence]} predicted twice")
-                flat[base + word] = prediction
-    missing = flat.count(None)
-    if missing:
-        raise AssertionError(f"{missing} word(s) got no prediction; the windows do not cover every word")
-    return [flat[starts[i]:starts[i + 1]] for i in range(len(sentence_lengths))]

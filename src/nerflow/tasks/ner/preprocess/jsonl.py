@@ -1,33 +1,11 @@
-"""The labelled files preprocess reads: CoNLL column files (.txt) or JSON lines (.jsonl), chosen by extension
-(either may be compressed: train.txt.gz; nerflow.data.rawfiles names them).
-
-A JSONL line is one sentence: {"tokens": [...], "tags": [...]} (other fields are ignored). An optional "doc"
-field groups sentences into documents: a new document starts wherever its value changes.
+"""JSON lines of tokens and tags: one sentence a line, {"tokens": [...], "tags": [...]} (other fields are
+ignored). An optional "doc" field groups sentences into documents: a new document starts wherever its value
+changes.
 """
 
-from dataclasses import dataclass
-
-from nerflow.data.rawfiles import raw_format
 from nerflow.data.textfiles import DataError, json_lines
-from nerflow.tasks.ner import tags as tagging
-from nerflow.tasks.ner.conll import read_conll, sentence_in_iob2
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read the files: the `dataset` keys of params.yaml that concern reading them, with defaults."""
-
-    scheme: str = "iob2"
-    repair: bool = False
-    separator: str = None  # CoNLL only: None splits on any whitespace
-    token_column: int = 0  # CoNLL only
-    tag_column: int = -1  # CoNLL only
-    unknown_labels: str = "error"  # a dev/test label train never shows: error, or O (read as O)
-
-    @classmethod
-    def from_params(cls, dataset: dict) -> "ReadOptions":
-        """From the dataset block of params (checked by nerflow.params)."""
-        return cls(**{key: dataset[key] for key in cls.__dataclass_fields__ if key in dataset})
+from nerflow.tasks.ner import records as tagging
+from nerflow.tasks.ner.preprocess.conll import sentence_in_iob2
 
 
 def read_jsonl_sentences(path, scheme: str = "iob2", repair: bool = False, name: str = None):
@@ -69,16 +47,3 @@ def record_problem(record, scheme: str):
         if not tagging.is_valid_tag(tag, scheme):
             return "invalid tag", f"token {i}: invalid tag {tag!r}: expected {tagging.expected_tags(scheme)}"
     return None
-
-
-def read_split_file(path, options: ReadOptions, name: str = None):
-    """The Sentences (IOB2 tags) of one .txt (CoNLL) or .jsonl file, yielded one at a time; DataError on any
-    problem, after the last."""
-    fmt = raw_format(path)
-    if fmt == "jsonl":
-        return read_jsonl_sentences(path, options.scheme, options.repair, name)
-    if fmt != "conll":
-        raise ValueError(f"{name or path} is {fmt}: entity tagging reads conll (.txt) or jsonl (.jsonl) files; "
-                         "check dataset.format")
-    return read_conll(path, options.tag_column, options.separator, options.scheme, name,
-                      options.token_column, options.repair)

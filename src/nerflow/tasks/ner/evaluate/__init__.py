@@ -1,0 +1,94 @@
+"""NER's evaluate part: dev and test scored by entity (seqeval, conlleval mode and strict IOB2, per type), every word
+predicted exactly once; the predictions written as `word gold predicted` lines (conlleval's input) in the scheme of
+the user's files; the errors classified and reported (errors.py)."""
+
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from nerflow.data import store
+from nerflow.data.store import Windows
+from nerflow.tasks import evaluate
+from nerflow.tasks.evaluate import SplitEvaluation, f1_records
+from nerflow.tasks.ner import records as tagging
+from nerflow.tasks.ner.records import Sentence
+from nerflow.tasks.ner.train import Train
+
+
+class Evaluate(evaluate.Evaluate):
+    model_class = Train.model_class
+
+    def evaluate_split(self, model, params: dict, pad_id: int, processed: Path, tokenized: Path, split: str,
+                       predictions: Path) -> SplitEvaluation:
+        """Entity scores of one split, every word predicted exactly once (checked); its error analysis; the
+        predictions as `word gold predicted` lines (conlleval's input), in the tag scheme of the user's files.
+        Windows are predicted a chunk of sentences at a time and each chunk written out: what is held for the
+        whole split is its gold and predicted tags (seqeval scores whole lists)."""
+        from nerflow.tasks.ner.train.decoding import count_stray_inside, decode
+        from nerflow.tasks.ner.train.scoring import scored_chunks
+
+        labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
+        scheme, constrained = params["dataset"]["scheme"], params["constrained_decoding"]
+        records, windows = store.read_split(processed, split), Windows(store.read_split(tokenized, split))
+        lengths = pc.list_value_length(records.column("tokens")).to_pylist()
+        gold, predicted, stray, doc = [], [], 0, None
+        with open(predictions / f"{split}.conll", "w", encoding="utf-8", newline="\n") as out:
+            for first, last, scores, _ in scored_chunks(model, windows, lengths, params["eval_batch_size"], pad_id,
+                                                         progress=f"predict {split}"):
+                sentences = [Sentence(**row) for row in records.slice(first, last - first).to_pylist()]
+                argmax = decode(scores, labels, constrained=False)
+                tags = decode(scores, labels, constrained=True) if constrained else argmax
+                # What the argmax alone would emit that continues no entity (0 under constrained decoding's tags).
+                stray += count_stray_inside(argmax)
+                doc = write_conll(out, [Sentence(s.tokens, in_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
+                                  [in_scheme(t, scheme) for t in tags], doc)
+                gold += [s.tags for s in sentences]
+                predicted += tags
+        # Imported once the predictions are made: seqeval imports scikit-learn (0.3 s).
+        from nerflow.tasks.ner.evaluate.errors import (classify_errors, confusion_records, error_report_markdown,
+                                                       error_summary)
+        from nerflow.tasks.ner.train.metrics import entity_scores
+
+        words_in, words_scored = sum(lengths), sum(map(len, predicted))
+        if words_in != words_scored or len(gold) != len(lengths):
+            raise AssertionError(f"{split} has {words_in} words but {words_scored} were predicted")
+        scores = entity_scores(gold, predicted)
+        scores["stray_inside_argmax"] = stray
+        scores["constrained_decoding"] = params["constrained_decoding"]
+        analysis = classify_errors(gold, predicted)
+        errors = error_summary(analysis)
+        tokens = TokensOf(records)  # the report quotes a few sentences: read when quoted
+        return SplitEvaluation(
+            scores=scores, errors=errors, report=error_report_markdown(tokens, gold, predicted, analysis, split),
+            summary=f"{split}: entity F1 {100 * scores['f1']:.2f} (strict IOB2 {100 * scores['strict']['f1']:.2f}), "
+                    f"{words_in} words; errors {errors['errors']}",
+            confusion=confusion_records(analysis), f1_by_label=f1_records(scores["per_type"]))
+
+
+def in_scheme(tags: list, scheme: str) -> list:
+    """Tags as the user's files write them; IOB2 predictions are written exactly as predicted."""
+    return tags if scheme == "iob2" else tagging.from_iob2(tags, scheme)
+
+
+class TokensOf:
+    """The tokens of a split's sentences by index, read from the stored records when asked for."""
+
+    def __init__(self, records):
+        self.column = records.column("tokens")
+
+    def __getitem__(self, i: int) -> list:
+        return self.column[i].as_py()
+
+
+def write_conll(f, sentences, predictions, doc=None):
+    """Write `word gold predicted` lines (the conlleval input format) to the open text file `f`, documents
+    separated by -DOCSTART-; `doc` is the document of the sentence written before (None: none). Returns the
+    document of the last sentence written, for the next call."""
+    for sentence, predicted in zip(sentences, predictions, strict=True):
+        if sentence.doc != doc:
+            f.write("-DOCSTART- O O\n\n")
+            doc = sentence.doc
+        for token, gold, tag in zip(sentence.tokens, sentence.tags, predicted, strict=True):
+            f.write(f"{token} {gold} {tag}\n")
+        f.write("\n")
+    return doc

@@ -1,0 +1,109 @@
+"""NER's predict part: the Tagger of raw texts (`nerflow predict`, `nerflow.tools.predict.load`).
+
+The model was trained on CoNLL tokens, so text is split the same way, by text.py (the Penn Treebank conventions
+that CoNLL-2003 follows: "Germany's" is "Germany" "'s", "U.S." and "well-known" stay whole, punctuation stands
+apart). A text's sentences are tagged as one word sequence. Whitespace only separates words; entity offsets never
+depend on it. Texts are windowed as in training (`max_length`, `window_overlap` and `context` from the model
+folder's nerflow.json): long sentences are cut into overlapping windows and, with `context: document`, the
+sentences of one text share windows as those of one document did in training. Every word is predicted exactly
+once at its first piece, and the IOB2 word tags become entities the conlleval/seqeval way (an I-X after O or after
+another type starts a new entity).
+
+Entities: {"label", "start", "end", "text", "score"}, where start/end are character offsets into the input text
+(end exclusive: text[start:end] == entity text) and score is the mean over the entity's words of the softmax
+probability of the word's predicted tag.
+"""
+
+from dataclasses import dataclass
+
+from nerflow.tasks import predict
+from nerflow.tasks.ner.tokenize.windows import CONTEXTS, encode
+from nerflow.tasks.ner.train import Train
+from nerflow.tasks.ner.train.decoding import decode
+from nerflow.tasks.ner.train.scoring import predict_word_scores
+
+# What a model folder without nerflow.json was trained and decoded with (folders written before it existed); a
+# Tagger made without settings reads text the same way.
+UNSET_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence", "constrained_decoding": False}
+
+
+class Predict(predict.Predict):
+    model_class = Train.model_class
+
+    def predictor(self, model, tokenizer, settings: dict, batch_size: int):
+        return Tagger(model, tokenizer, settings, batch_size)
+
+
+@dataclass(frozen=True)
+class TaggedWord:
+    start: int  # character offsets of the word in its text, end exclusive
+    end: int
+    tag: str  # IOB2: O, B-X or I-X
+    score: float  # probability of `tag`
+
+
+def entities_from_words(text: str, words: list) -> list:
+    """Entity dicts from IOB2-tagged words, grouped by seqeval (as evaluation scores them: an I-X after O or after
+    another type starts an entity)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return [
+        {"label": label, "start": words[first].start, "end": words[last].end,
+         "text": text[words[first].start:words[last].end],
+         "score": round(sum(w.score for w in words[first:last + 1]) / (last + 1 - first), 4)}
+        for label, first, last in get_entities([w.tag for w in words])
+    ]
+
+
+class Tagger:
+    """A token-classification model and its (fast) tokenizer, tagging raw texts as `settings` (a model folder's
+    nerflow.json; UNSET_SETTINGS for what it lacks) say."""
+
+    def __init__(self, model, tokenizer, settings: dict = None, batch_size: int = 32):
+        settings = {**UNSET_SETTINGS, **(settings or {})}
+        if not tokenizer.is_fast:
+            raise ValueError("nerflow needs a fast tokenizer (it maps pieces back to words)")
+        if settings["context"] not in CONTEXTS:
+            raise ValueError(f"context is {settings['context']!r}; expected document or sentence")
+        self.model, self.tokenizer, self.batch_size = model.eval(), tokenizer, batch_size
+        self.max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
+        self.window_overlap, self.context = settings["window_overlap"], settings["context"]
+        self.constrained = settings["constrained_decoding"]
+        self.labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
+
+    def tag_words(self, texts: list, progress: bool = False) -> list:
+        """For each text, its words (nerflow.tasks.ner.text) as TaggedWords, each predicted exactly once. With
+        document context, each text is one document: its sentences share windows."""
+        from nerflow.tasks.ner.predict.text import split_sentences  # here: sentencex and nltk serve raw text only
+
+        spans = [split_sentences(text) for text in texts]  # per text, per sentence, (start, end) of each word
+        sentences = [[text[start:end] for start, end in sentence] for text, text_spans in zip(texts, spans)
+                     for sentence in text_spans]
+        if not sentences:  # texts with no word have nothing to predict
+            return [[] for _ in texts]
+        documents = [i for i, text_spans in enumerate(spans) for _ in text_spans]
+        windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap,
+                         documents=documents if self.context == "document" else None)
+        word_scores = predict_word_scores(self.model, windows, [len(s) for s in sentences], self.batch_size,
+                                          self.tokenizer.pad_token_id, "tagging" if progress else None)
+        tags = iter(decode(word_scores, self.labels, self.constrained))
+        scores = iter(word_scores)
+        tagged = []
+        for text_spans in spans:
+            words = []
+            for sentence in text_spans:
+                sentence_tags, log_probs = next(tags), next(scores)
+                words += [TaggedWord(start, end, tag, float(log_probs[j, self.labels.index(tag)].exp()))
+                          for j, ((start, end), tag) in enumerate(zip(sentence, sentence_tags))]
+            tagged.append(words)
+        return tagged
+
+    def __call__(self, texts, progress: bool = False) -> list:
+        """Entity dicts for each text; a single str gives a single list."""
+        if isinstance(texts, str):
+            return self([texts], progress)[0]
+        return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
+
+    def predict_records(self, records: list, from_arguments: bool) -> tuple:
+        """(records, results) for `nerflow predict`: {"entities": [...]} for each record's "text"."""
+        return records, [{"entities": found} for found in self([r["text"] for r in records], progress=True)]

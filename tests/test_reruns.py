@@ -1,0 +1,65 @@
+"""What reruns when, asked of DVC itself: in a copy of the project whose pipeline has run (the tiny fixtures), every
+module of src/nerflow is edited in turn, and `dvc status` must name exactly the stages docs/reruns.md's table gives
+it, for the NER default and for classification."""
+
+import importlib.util
+import json
+
+import pytest
+from conftest import FIXTURES, ROOT, dvc, make_project
+
+spec = importlib.util.spec_from_file_location("reruns", ROOT / "scripts" / "reruns.py")
+reruns = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reruns)
+TABLE = reruns.read_table(reruns.DOC.read_text())
+COLUMN = {task: i for i, (_, task, tuning) in enumerate(reruns.COLUMNS) if tuning == "full"}
+
+
+def stages_rerun(repo, env) -> dict:
+    """{module: the stages `dvc status` says changed} after an edit (a comment appended) to each module alone."""
+    found = {}
+    for module in TABLE:
+        path = repo / module
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# edited\n")
+        try:
+            found[module] = sorted(json.loads(dvc("status", "--json", cwd=repo, env=env).stdout))
+        finally:
+            path.write_bytes(original)
+    return found
+
+
+def check(repo, env, task: str) -> dict:
+    assert json.loads(dvc("status", "--json", cwd=repo, env=env).stdout) == {}  # the pipeline has run
+    found = stages_rerun(repo, env)
+    expected = {module: sorted(stages[COLUMN[task]]) for module, stages in TABLE.items()}
+    wrong = {module: (found[module], expected[module]) for module in TABLE if found[module] != expected[module]}
+    assert not wrong, f"task {task}: module -> (dvc status, docs/reruns.md): {wrong}"
+    return found
+
+
+@pytest.mark.slow
+def test_an_edit_reruns_what_the_table_says_ner(tmp_path, tiny_model_dir):
+    env = make_project(tmp_path, FIXTURES / "tiny", tiny_model_dir, format="conll",
+                       files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
+    dvc("repro", cwd=tmp_path, env=env)
+    found = check(tmp_path, env, "ner")
+    # The cases that made this table: a report, another task, a tool, an unused tuning, the loop, a reader.
+    assert found["src/nerflow/tasks/ner/evaluate/errors.py"] == ["evaluate"]
+    assert found["src/nerflow/tasks/classification/evaluate/__init__.py"] == []
+    assert found["src/nerflow/tasks/ner/predict/text.py"] == found["src/nerflow/tools/report.py"] == []
+    assert found["src/nerflow/training/tuning/lora.py"] == []
+    assert found["src/nerflow/training/loop.py"] == ["train"]
+    assert found["src/nerflow/tasks/ner/preprocess/conll.py"] == ["preprocess"]
+
+
+@pytest.mark.slow
+def test_an_edit_reruns_what_the_table_says_classification(tmp_path, tiny_model_dir):
+    env = make_project(tmp_path, FIXTURES / "reviews", tiny_model_dir, top={"task": "classification"}, format="csv",
+                       files={"train": "fixture/train.csv.bz2", "test": "fixture/test.csv"},
+                       columns={"text": "text", "text_pair": None, "label": "category"}, drop_labels=["plot"],
+                       split={"dev": 0.2, "test": 0.1, "seed": 3})
+    dvc("repro", cwd=tmp_path, env=env)
+    found = check(tmp_path, env, "classification")
+    assert found["src/nerflow/tasks/ner/evaluate/errors.py"] == []
+    assert found["src/nerflow/tasks/classification/preprocess/tables.py"] == ["preprocess"]
