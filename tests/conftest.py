@@ -211,3 +211,27 @@ def build_tiny_roberta(folder: Path) -> Path:
 def tiny_roberta_dir(tmp_path_factory) -> Path:
     return build_tiny_roberta(tmp_path_factory.mktemp("tiny-roberta"))
 
+
+
+def build_tiny_cjk_bert(folder: Path) -> Path:
+    """A randomly initialised 2-layer BERT whose WordPiece vocabulary holds the characters of the Chinese and
+    Japanese span fixture (no download); its tokenizer splits CJK characters, as bert-base-chinese's does."""
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    characters = sorted({c for split in ("train", "dev", "test")
+                         for line in (FIXTURES / "spans" / "cjk" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
+                         for c in json.loads(line)["text"]})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *characters]
+    folder.mkdir(parents=True, exist_ok=True)
+    BertTokenizer(vocab={piece: i for i, piece in enumerate(vocab)}, tokenize_chinese_chars=True).save_pretrained(folder)
+    import torch
+
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_cjk_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_cjk_bert(tmp_path_factory.mktemp("tiny-cjk-bert"))

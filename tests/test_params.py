@@ -88,6 +88,13 @@ BAD = {
     "dataset.hf.tags": [5],
     "dataset.hf.splits": [{"training": "train"}],
     "dataset.format": ["xml", "csv"],  # csv: not for task ner
+    "dataset.spans": ["doccano"],
+    "dataset.spans.shape": ["spacy"],
+    "dataset.spans.offsets": ["bytes"],
+    "dataset.spans.overlapping": ["keep"],
+    "dataset.spans.discontinuous": [True],
+    "dataset.spans.rejected": ["keep"],
+    "dataset.language": ["English", "", None],
     "dataset.quoting": ["csv"],
     "dataset.scheme": ["bio"],
     "dataset.separator": [",", ""],

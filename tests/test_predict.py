@@ -19,7 +19,7 @@ from nerflow.tools import cli
 from nerflow.tasks.ner.tokenize.windows import encode
 from nerflow.tasks.ner.predict import TaggedWord, Tagger, entities_from_words
 from nerflow.tools.predict import load
-from nerflow.tasks.ner.predict.text import split_sentences
+from nerflow.tasks.ner.preprocess.text import split_sentences
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l

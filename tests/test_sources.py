@@ -567,3 +567,25 @@ def test_hub_model_is_fetched_at_model_revision(tmp_path, monkeypatch):
     monkeypatch.setattr(transformers, "AutoModel", hub)
     sources.fetch_model("user/encoder", {}, tmp_path, revision="0123abc")
     assert hub.calls == [("user/encoder", {"revision": "0123abc"})] * 2  # tokenizer and weights, same commit
+
+
+def test_a_folder_of_span_files_is_copied_whole_and_pinned_by_its_file_list(tmp_path, server):
+    """BRAT: a split is a folder (local, or a folder inside an archive); its sha256 is that of the `sha256sum`
+    lines of its files sorted by path."""
+    files = {"doc1.txt": b"Tim Cook\n", "doc1.ann": b"T1\tPER 0 8\tTim Cook\n", "sub/doc2.txt": b"x\n"}
+    folder = tmp_path / "brat"
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    listing = "".join(f"{sha256(files[name])}  ./{name}\n" for name in sorted(files))
+    pin = sha256(listing.encode())
+    raw = fetch({"source": "local", "format": "spans", "files": {"train": str(folder)}, "sha256": {"train": pin}},
+                tmp_path / "local")
+    assert sorted(str(p.relative_to(raw)) for p in raw.rglob("*") if p.is_file()) == \
+        ["train.spans/doc1.ann", "train.spans/doc1.txt", "train.spans/sub/doc2.txt"]
+    data = zip_bytes({f"corpus/train/{name}": content for name, content in files.items()} | {"corpus/README": b"x"})
+    raw = fetch(archive_dataset(server, "/brat.zip", data, {"train": "corpus/train"}, format="spans",
+                                sha256={"train": pin}), tmp_path / "archive")
+    assert (raw / "train.spans/sub/doc2.txt").read_bytes() == b"x\n" and not (raw / "train.spans/README").exists()
+    fails({"source": "local", "format": "spans", "files": {"train": str(folder)}, "sha256": {"train": "0" * 64}},
+          tmp_path / "bad", ValueError, "sha256 mismatch")

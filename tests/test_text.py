@@ -1,11 +1,12 @@
-"""nerflow.text: sentences and words as CoNLL-2003 splits them, as character spans of the original text."""
+"""Raw text into sentences and words (nerflow.tasks.ner.preprocess.text): as CoNLL-2003 splits them, and in any
+script, as character spans of the original text."""
 
 import random
 import unicodedata
 
 import pytest
 
-from nerflow.tasks.ner.predict.text import split_sentences
+from nerflow.tasks.ner.preprocess.text import split_sentences
 
 
 def words(text: str) -> list:
@@ -53,3 +54,26 @@ def test_every_non_space_character_is_in_exactly_one_word():
         assert all(not c.isspace() for a, b in spans for c in text[a:b]), text
         covered = [i for a, b in spans for i in range(a, b)]
         assert covered == [i for i, c in enumerate(text) if not c.isspace()], text
+
+
+@pytest.mark.parametrize("text, language, expected", [
+    ("张三在北京工作。他喜欢北京！", "zh", [["张", "三", "在", "北", "京", "工", "作", "。"], ["他", "喜", "欢", "北", "京", "！"]]),
+    ("東京で田中さんにコーヒーを買った。元気でした。", "ja",
+     [["東", "京", "で", "田", "中", "さ", "ん", "に", "コ", "ー", "ヒ", "ー", "を", "買", "っ", "た", "。"],
+      ["元", "気", "で", "し", "た", "。"]]),
+    ("Apple在北京开了店。", "zh", [["Apple", "在", "北", "京", "开", "了", "店", "。"]]),
+    ("「東京」へ行く", "ja", [["「", "東", "京", "」", "へ", "行", "く"]]),
+    ("서울에 갔다.", "ko", [["서울에", "갔다", "."]]),  # Korean is written with spaces between words
+])
+def test_cjk_characters_are_words_and_sentences_follow_the_language(text, language, expected):
+    assert [[text[a:b] for a, b in sentence] for sentence in split_sentences(text, language)] == expected
+
+
+def test_scripts_without_spaces_split_into_characters_with_their_marks():
+    text = "สวัสดีครับ"  # Thai: vowel and tone marks stay with their consonant
+    assert [text[a:b] for a, b in split_sentences(text, "th")[0]] == ["ส", "วั", "ส", "ดี", "ค", "รั", "บ"]
+
+
+def test_a_line_break_ends_a_sentence():
+    assert words("Headline without a period\r\nThe story. It goes on.") == [
+        ["Headline", "without", "a", "period"], ["The", "story", "."], ["It", "goes", "on", "."]]

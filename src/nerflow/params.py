@@ -35,9 +35,9 @@ SPLIT_NAMES = ("train", "dev", "test")  # as nerflow.paths.SPLITS (below paths, 
 
 # The built-in tasks (packages of nerflow.tasks) and the dataset formats their readers take. A task of one's own is
 # one more package there, named by its folder, and may read any format.
-TASKS = {"ner": ("conll", "jsonl"), "classification": ("csv", "tsv", "jsonl")}
+TASKS = {"ner": ("conll", "jsonl", "spans"), "classification": ("csv", "tsv", "jsonl")}
 TASKS_DIR = Path(__file__).parent / "tasks"
-FORMATS = ("conll", "jsonl", "csv", "tsv")  # every dataset.format (nerflow.data.rawfiles names their files)
+FORMATS = ("conll", "jsonl", "spans", "csv", "tsv")  # every dataset.format (nerflow.data.rawfiles names their files)
 SOURCES = ("wheel", "sdist", "url", "hf", "local")
 
 
@@ -97,6 +97,25 @@ class Columns(Block):
     label: Text = param("label", "The label's column.")
 
 
+class SpanFiles(Block):
+    shape: Literal["auto", "doccano", "labelstudio", "prodigy", "brat"] = param(
+        "auto", "The tool that wrote the files: `doccano` (JSONL), `labelstudio` (JSON or JSON-MIN export), "
+        "`prodigy` (Prodigy or spaCy JSONL), `brat` (a folder of .txt and .ann); `auto`: recognised from each "
+        "record.")
+    offsets: Literal["auto", "codepoints", "utf16"] = param(
+        "auto", "The unit of the offsets: `auto` takes each tool's (doccano: UTF-16 code units, as the browser "
+        "counts; Label Studio: whichever its `value.text` shows; Prodigy, spaCy, BRAT: code points); `codepoints` "
+        "or `utf16` for the whole file.")
+    overlapping: Literal["error", "drop"] = param(
+        "error", "Overlapping or nested spans: `error` names them; `drop` keeps the longest and drops the others, "
+        "counted.")
+    discontinuous: Literal["error", "drop"] = param(
+        "error", "A BRAT span in several fragments (`0 5;10 15`): `error`, or `drop` it, counted.")
+    rejected: Literal["drop", "error"] = param(
+        "drop", "A cancelled Label Studio annotation, a rejected or ignored Prodigy answer: `drop` its record, "
+        "counted, or `error`.")
+
+
 class HfSource(Block):
     id: Optional[Text] = param(None, "The hub data set, e.g. `conll2003`.")
     config: Optional[str] = param(None, "Its configuration, if it has several.")
@@ -132,9 +151,16 @@ class Dataset(Block):
     hf: Optional[HfSource] = param(None, "`hf` source: the hub data set and how its fields and splits map to "
                                          "nerflow's (written as JSON lines of tokens and tags).", ("download",))
     format: Literal[FORMATS] = param(
-        "conll", "How the files are written. NER: `conll` (a token a line, a blank line between sentences) or "
-        "`jsonl` (`{\"tokens\": [...], \"tags\": [...]}` a line); classification: `csv`, `tsv` or `jsonl`.",
+        "conll", "How the files are written. NER: `conll` (a token a line, a blank line between sentences), "
+        "`jsonl` (`{\"tokens\": [...], \"tags\": [...]}` a line) or `spans` (texts with character spans, as "
+        "annotation tools export them: `dataset.spans`); classification: `csv`, `tsv` or `jsonl`.",
         ("download", "preprocess"))
+    spans: SpanFiles = param(SpanFiles(), "NER, `format: spans`: how the annotation tools' files are read "
+                                          "(docs/spans.md).", ("preprocess",))
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$"), Expect("a language code (en, de, zh, ja, ...)")] = param(
+        "en", "The texts' language, for the sentence rules of raw text (span files, `nerflow predict`): an ISO "
+        "639 code, whose rules sentencex has or falls back from. Words are split by script (docs/spans.md).",
+        ("preprocess", "train"))
     quoting: Literal["auto", "none", "rfc4180"] = param(
         "auto", "CSV and TSV: what a `\"` means. `auto`: TSV none, CSV rfc4180; `none`: quotes are text and no "
         "field holds a delimiter or line break; `rfc4180`: a field may be quoted.", ("preprocess",))

@@ -17,7 +17,13 @@ from pathlib import Path
 
 def sha256_of(path) -> str:
     """The file's sha256, read once per process while it is unchanged (the train stage hashes the base weights
-    for the checkpoint and again for the model card)."""
+    for the checkpoint and again for the model card); a folder's, that of the `sha256sum` lines of its files
+    sorted by path, as `cd FOLDER && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum` prints it."""
+    if Path(path).is_dir():
+        files = sorted((p for p in Path(path).rglob("*") if p.is_file()),
+                       key=lambda p: p.relative_to(path).as_posix().encode())
+        lines = "".join(f"{sha256_of(p)}  ./{p.relative_to(path).as_posix()}\n" for p in files)
+        return hashlib.sha256(lines.encode()).hexdigest()
     stat = os.stat(path)
     return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 

@@ -1,7 +1,7 @@
 """The names of the raw files in data/raw: the download stage writes them, the readers find them here.
 
 A raw file is a byte copy of its source, named {split}{format suffix}{compression}: train.txt, dev.jsonl,
-train.csv.bz2. A source whose name ends in a compression suffix is not decompressed (its sha256 pin is of the
+train.csv.bz2; a folder of span files (BRAT) is copied whole, train.spans/. A source whose name ends in a compression suffix is not decompressed (its sha256 pin is of the
 compressed bytes) and its raw file keeps that suffix, from which readers (open_raw) infer how to
 decompress it. This module alone decides the names, so that readers do not re-derive them.
 """
@@ -12,7 +12,7 @@ import io
 import lzma
 from pathlib import Path, PurePosixPath
 
-SUFFIX = {"conll": ".txt", "jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv"}  # dataset.format -> suffix
+SUFFIX = {"conll": ".txt", "jsonl": ".jsonl", "spans": ".spans", "csv": ".csv", "tsv": ".tsv"}  # dataset.format -> suffix
 COMPRESSIONS = (".bz2", ".gz", ".xz", ".zst")  # the compressions open_raw reads
 
 
@@ -23,9 +23,10 @@ def raw_name(split: str, fmt: str, source: str) -> str:
 
 
 def raw_file(folder, split: str):
-    """The raw file holding `split` in `folder` (any format, compressed or not), or None if there is none."""
+    """The raw file (or folder of span files) holding `split` in `folder` (any format, compressed or not), or None
+    if there is none."""
     found = [path for suffix in SUFFIX.values() for compression in ("", *COMPRESSIONS)
-             if (path := Path(folder) / f"{split}{suffix}{compression}").is_file()]
+             if (path := Path(folder) / f"{split}{suffix}{compression}").exists()]
     if len(found) > 1:
         raise ValueError(f"both {found[0]} and {found[1]} exist: which one holds {split} is ambiguous; "
                          "remove the stale one (or rerun the download stage)")

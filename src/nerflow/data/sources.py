@@ -114,7 +114,8 @@ def member_name(name: str, param: str) -> str:
 
 
 def extract_members(archive: Path, members: dict, targets: dict, label: str) -> None:
-    """Copy the archive (zip or tar) member named for each split to targets[split], as bytes.
+    """Copy the archive (zip or tar) member named for each split to targets[split], as bytes; a name that is a
+    folder in the archive (BRAT files) copies every file under it.
 
     Only the named members are read, each into a path chosen here, so an entry cannot write elsewhere; names
     with `..` or a leading `/` are refused all the same, and so are links (tar), which may point anywhere.
@@ -125,29 +126,39 @@ def extract_members(archive: Path, members: dict, targets: dict, label: str) -> 
             with zipfile.ZipFile(archive) as zf:
                 entries = {posixpath.normpath(i.filename): i for i in zf.infolist() if not i.is_dir()}
                 for split, name in wanted.items():
-                    with zf.open(archive_entry(entries, name, split, label)) as src, open(targets[split], "wb") as out:
-                        shutil.copyfileobj(src, out)
+                    for entry, target in members_of(entries, name, split, label, targets[split]):
+                        with zf.open(entry) as src, open(target, "wb") as out:
+                            shutil.copyfileobj(src, out)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:
-                entries = {posixpath.normpath(m.name): m for m in tf.getmembers()}
+                entries = {posixpath.normpath(m.name): m for m in tf.getmembers() if not m.isdir()}
                 for split, name in wanted.items():
-                    entry = archive_entry(entries, name, split, label)
-                    if not entry.isfile():
-                        raise ValueError(f"dataset.files.{split}: {name} in {label} is not a regular file "
-                                         "(a link or folder); name the file itself")
-                    with tf.extractfile(entry) as src, open(targets[split], "wb") as out:
-                        shutil.copyfileobj(src, out)
+                    for entry, target in members_of(entries, name, split, label, targets[split]):
+                        if not entry.isfile():
+                            raise ValueError(f"dataset.files.{split}: {entry.name} in {label} is not a regular file "
+                                             "(a link or folder); name the file itself")
+                        with tf.extractfile(entry) as src, open(target, "wb") as out:
+                            shutil.copyfileobj(src, out)
         else:
             raise ValueError(f"{label} is neither a zip nor a tar archive; check the URL in params.yaml")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
         raise ValueError(f"{label}: damaged archive ({error}); check the source") from None
 
 
-def archive_entry(entries: dict, name: str, split: str, label: str):
-    if name not in entries:
+def members_of(entries: dict, name: str, split: str, label: str, target: Path) -> list:
+    """(entry, where to write it) for the member `name`, or for each member under it when it is a folder."""
+    if name in entries:
+        return [(entries[name], target)]
+    inside = sorted(n for n in entries if n.startswith(name + "/"))
+    if not inside:
         some = ", ".join(sorted(entries)[:10])
         raise FileNotFoundError(f"dataset.files.{split}: {label} holds no {name}; check the path (it holds {some}...)")
-    return entries[name]
+    found = []
+    for member in inside:
+        path = Path(target) / member_name(member[len(name) + 1:], f"dataset.files.{split}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        found.append((entries[member], path))
+    return found
 
 
 def fetch_dataset(dataset: dict, out_dir: Path) -> None:
@@ -176,9 +187,12 @@ def fetch_dataset(dataset: dict, out_dir: Path) -> None:
         fetch_hf(dataset["hf"], targets)
     else:  # local
         for split in splits:
-            if not Path(files[split]).is_file():
-                raise FileNotFoundError(f"dataset.files.{split}: {files[split]} is not a file")
-            shutil.copyfile(files[split], targets[split])
+            if Path(files[split]).is_dir():  # a folder of span files (BRAT)
+                shutil.copytree(files[split], targets[split])
+            elif not Path(files[split]).is_file():
+                raise FileNotFoundError(f"dataset.files.{split}: {files[split]} is not a file or folder")
+            else:
+                shutil.copyfile(files[split], targets[split])
 
     hashes = dataset["sha256"]
     for split in splits:

@@ -17,18 +17,24 @@ BOM = b"\xef\xbb\xbf"
 
 @dataclass
 class DataError(Exception):
-    """Problems found in one file: each is (line, kind, message)."""
+    """Problems found in one file: each is (line, kind, message); the line may be a place of another kind, a string
+    written after the file's name as it is (":record 4" of a JSON list, "/doc01.ann:3" of a folder)."""
 
     path: str
     problems: list = field(default_factory=list)
 
     def __str__(self):
         counts = Counter(kind for _, kind, _ in self.problems)
-        lines = [f"{self.path}:{line}: {message}" for line, _, message in self.problems[:MAX_REPORTED]]
+        lines = [f"{place(self.path, line)}: {message}" for line, _, message in self.problems[:MAX_REPORTED]]
         if len(self.problems) > MAX_REPORTED:
             lines.append(f"... and {len(self.problems) - MAX_REPORTED} more")
         summary = ", ".join(f"{kind}: {n}" for kind, n in sorted(counts.items()))
         return "\n".join(lines + [f"{self.path}: {len(self.problems)} problem(s) ({summary}); nothing was written."])
+
+
+def place(name: str, line) -> str:
+    """`name:line`, or a place of another kind (a string) written after the name as it is."""
+    return f"{name}{line}" if isinstance(line, str) else f"{name}:{line}"
 
 
 def text_lines(path, problems: list):

@@ -43,6 +43,7 @@ EARLIER_TASKS = {"text-classification": {"task": "classification", "pair": False
 def load(path, device=None, batch_size: int = 32):
     """The predictor of a saved model folder (as the train stage writes models/finetuned), for the task its
     nerflow.json names (a folder without one is NER's); CUDA if available."""
+    from nerflow.data.files import sha256_of
     from nerflow.tasks import task_part
     from nerflow.training.runtime import default_device
     from nerflow.training.tokenizer import load_tokenizer
@@ -50,6 +51,9 @@ def load(path, device=None, batch_size: int = 32):
     settings_file = Path(path) / MODEL_SETTINGS
     settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
     settings = {**settings, **EARLIER_TASKS.get(settings.get("task"), {})}
+    weights = Path(path) / "model.safetensors"  # which model predicted, for the tools' pre-annotations
+    settings["model_version"] = f"nerflow {Path(path).name} {sha256_of(weights)[:12]}" if weights.is_file() else \
+        f"nerflow {Path(path).name}"
     task = task_part(settings.get("task", "ner"), "predict")
     tokenizer = load_tokenizer(path)
     with no_progress_bars():
@@ -115,12 +119,16 @@ def run(args) -> int:
         if not Path(args.model_dir).is_dir():
             raise InputError(f"{args.model_dir}: no such model folder")
         predictor = load(args.model_dir, batch_size=args.batch_size)
-        # ValueError: not a fast tokenizer, or input the model cannot take (a pair model given one text).
-        records, results = predictor.predict_records(records, from_arguments=bool(args.texts))
+        # ValueError: not a fast tokenizer, input the model cannot take (a pair model given one text), or a format
+        # its task does not write.
+        results = predictor.predict_records(records, from_arguments=bool(args.texts), fmt=args.format)
     except (OSError, ValueError) as error:  # OSError: no loadable model
         print(f"nerflow predict: error: {error}", file=sys.stderr)
         return 1
-    lines = (json.dumps({**record, **result}, ensure_ascii=False) + "\n" for record, result in zip(records, results))
+    if args.format == "labelstudio":  # Label Studio imports a JSON list of tasks
+        lines = ["[\n", ",\n".join(json.dumps(r, ensure_ascii=False) for r in results), "\n]\n" if results else "]\n"]
+    else:
+        lines = (json.dumps(result, ensure_ascii=False) + "\n" for result in results)
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="\n") as f:
             f.writelines(lines)
@@ -139,6 +147,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "fields are copied to the output (blank lines skipped)")
     parser.add_argument("--output", metavar="PATH", help="write JSON lines to PATH instead of stdout")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per batch (default 32)")
+    parser.add_argument("--format", choices=("entities", "labelstudio", "doccano", "spans"), default="entities",
+                        help="NER: what to write: entities (default, below); labelstudio: a JSON list of tasks with "
+                        "the entities as predictions, to import into Label Studio; doccano: JSON lines "
+                        "{text, label: [[start, end, TYPE]]} in doccano's UTF-16 offsets; spans: JSON lines {text, "
+                        "spans: [{start, end, label, score}]} (Prodigy, spaCy)")
     parser.description = "Tag texts with a trained model and write their entities as JSON lines."
     parser.epilog = HELP_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the epilog's line breaks
@@ -154,11 +167,12 @@ lines, one per document:
 start/end are character offsets into text (end exclusive); score is the mean
 over the entity's words of the probability of the predicted tag.
 
-Words are split as in CoNLL-2003 (Penn Treebank conventions, nltk's
-tokenizer): "Germany's" is two words, "Germany" and "'s"; "U.S." and
-"well-known" are one; punctuation stands apart. Texts longer than
-max_length pieces are windowed (MODEL_DIR/nerflow.json: max_length,
-window_overlap and context; else 128, 32 and sentence). Tags are decoded as
-in evaluation (constrained_decoding in nerflow.json; else the best valid
-IOB2 sequence).
+Words are split as the training data was: in CoNLL-2003's Penn Treebank
+conventions ("Germany's" is two words, "Germany" and "'s"; "U.S." and
+"well-known" are one; punctuation stands apart), a Chinese or Japanese
+character one word, sentences by the rules of the training data's language
+(nerflow.json: language). Texts longer than max_length pieces are windowed
+(MODEL_DIR/nerflow.json: max_length, window_overlap and context; else 128, 32
+and sentence). Tags are decoded as in evaluation (constrained_decoding in
+nerflow.json; else the best valid IOB2 sequence).
 """

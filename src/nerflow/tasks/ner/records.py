@@ -18,12 +18,21 @@ class Sentence:
     tags: list
     doc: int = 0
     line: int = 0  # 1-based line of the first token in the source file
+    # Read from span files (text in, spans out): each word's character offsets in its text, and, on a text's first
+    # sentence, the whole text and its record's shape and other fields (JSON), to write predictions back as spans.
+    starts: list = None
+    ends: list = None
+    text: str = None
+    source: str = None
     # Not written out: the source line of each token, and the tag errors repaired as (line, message).
     token_lines: list = field(default=None, repr=False, compare=False)
     repairs: list = field(default_factory=list, repr=False, compare=False)
 
     def to_record(self) -> dict:
-        return {"doc": self.doc, "line": self.line, "tokens": self.tokens, "tags": self.tags}
+        record = {"doc": self.doc, "line": self.line, "tokens": self.tokens, "tags": self.tags}
+        if self.starts is not None:  # span files; the CoNLL and JSONL readers' records stay as they were
+            record.update(starts=self.starts, ends=self.ends, text=self.text, source=self.source)
+        return record
 
     def line_of(self, index: int) -> int:
         return self.token_lines[index] if self.token_lines else self.line + index

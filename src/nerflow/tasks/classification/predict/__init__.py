@@ -35,12 +35,15 @@ class Classifier:
         best = probabilities.max(-1)
         return [{"label": self.labels[i], "score": round(float(p), 4)} for p, i in zip(best.values, best.indices)]
 
-    def predict_records(self, records: list, from_arguments: bool) -> tuple:
-        """(records, results) for `nerflow predict`: {"label", "score"} for each record. A pair model reads each
-        record's pair: TEXT arguments two at a time (the records become pairs), a "text_pair" field in JSON lines,
-        or two texts split by a tab in a plain line; ValueError if a record has no pair."""
+    def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities") -> list:
+        """What `nerflow predict` writes for each record: the record with its "label" and "score". A pair model
+        reads each record's pair: TEXT arguments two at a time (the records become pairs), a "text_pair" field in
+        JSON lines, or two texts split by a tab in a plain line; ValueError if a record has no pair, or for a
+        `fmt` of the annotation tools' spans (entities are NER's)."""
+        if fmt != "entities":
+            raise ValueError(f"--format {fmt} writes entities as spans, which a classifier does not predict")
         if not self.pair:
-            return records, self([r["text"] for r in records])
+            return [{**r, **found} for r, found in zip(records, self([r["text"] for r in records]))]
         if from_arguments:
             if len(records) % 2:
                 raise ValueError("a pair model takes TEXT arguments two at a time (premise, hypothesis)")
@@ -52,4 +55,5 @@ class Classifier:
                     raise ValueError(f"input record {number}: a pair model needs two texts: a tab between them, "
                                      'or a "text_pair" field in JSON lines')
                 record["text"], record["text_pair"] = first, second
-        return records, self([r["text"] for r in records], [r["text_pair"] for r in records])
+        found = self([r["text"] for r in records], [r["text_pair"] for r in records])
+        return [{**r, **f} for r, f in zip(records, found)]

@@ -1,6 +1,8 @@
 """NER's evaluate part: dev and test scored by entity (seqeval, conlleval mode and strict IOB2, per type), every word
 predicted exactly once; the predictions written as `word gold predicted` lines (conlleval's input) in the scheme of
-the user's files; the errors classified and reported (errors.py)."""
+the user's files; the errors classified and reported (errors.py). Data read from span files are also scored by
+exact character span and type (`char_spans`, which equals the conlleval scores: each gold span is exactly a run
+of words), and written back as spans in the shape they came in (exports.py)."""
 
 from pathlib import Path
 
@@ -32,6 +34,9 @@ class Evaluate(evaluate.Evaluate):
         records, windows = store.read_split(processed, split), Windows(store.read_split(tokenized, split))
         lengths = pc.list_value_length(records.column("tokens")).to_pylist()
         gold, predicted, stray, doc = [], [], 0, None
+        # Read from span files: the predictions also as spans over the texts, in the shape they came in.
+        spans = DocumentSpans(predictions, split, model.name_or_path, labels) if "starts" in records.column_names \
+            else None
         with open(predictions / f"{split}.conll", "w", encoding="utf-8", newline="\n") as out:
             for first, last, scores, _ in scored_chunks(model, windows, lengths, params["eval_batch_size"], pad_id,
                                                          progress=f"predict {split}"):
@@ -42,6 +47,8 @@ class Evaluate(evaluate.Evaluate):
                 stray += count_stray_inside(argmax)
                 doc = write_conll(out, [Sentence(s.tokens, in_scheme(s.tags, scheme), s.doc, s.line) for s in sentences],
                                   [in_scheme(t, scheme) for t in tags], doc)
+                if spans is not None:
+                    spans.add(sentences, tags, scores)
                 gold += [s.tags for s in sentences]
                 predicted += tags
         # Imported once the predictions are made: seqeval imports scikit-learn (0.3 s).
@@ -53,6 +60,8 @@ class Evaluate(evaluate.Evaluate):
         if words_in != words_scored or len(gold) != len(lengths):
             raise AssertionError(f"{split} has {words_in} words but {words_scored} were predicted")
         scores = entity_scores(gold, predicted)
+        if spans is not None:
+            scores["char_spans"] = spans.close()
         scores["stray_inside_argmax"] = stray
         scores["constrained_decoding"] = params["constrained_decoding"]
         analysis = classify_errors(gold, predicted)
@@ -63,6 +72,49 @@ class Evaluate(evaluate.Evaluate):
             summary=f"{split}: entity F1 {100 * scores['f1']:.2f} (strict IOB2 {100 * scores['strict']['f1']:.2f}), "
                     f"{words_in} words; errors {errors['errors']}",
             confusion=confusion_records(analysis), f1_by_label=f1_records(scores["per_type"]))
+
+
+class DocumentSpans:
+    """The entities of a split read from span files, as character spans: scored by exact span and type, and
+    written back in the shape each text came in (exports.SpanExport), a document at a time."""
+
+    def __init__(self, predictions: Path, split: str, model_version: str, labels: list):
+        from nerflow.tasks.ner.evaluate.exports import SpanExport
+
+        self.export, self.index = SpanExport(predictions, split, model_version), {l: i for i, l in enumerate(labels)}
+        self.gold, self.predicted = set(), set()  # (document, start, end, type)
+        self.document = None  # [text, source, gold spans, predicted spans] of the document being read
+
+    def add(self, sentences: list, tags: list, scores: list) -> None:
+        from nerflow.tasks.ner.evaluate.exports import entity_spans
+
+        for sentence, predicted, log_probabilities in zip(sentences, tags, scores):
+            chosen = log_probabilities[list(range(len(predicted))), [self.index[t] for t in predicted]].exp().tolist()
+            gold = entity_spans(sentence.tags, sentence.starts, sentence.ends)
+            found = entity_spans(predicted, sentence.starts, sentence.ends, chosen)
+            if sentence.text is not None:  # a text's first sentence
+                self._write()
+                self.document = [sentence.text, sentence.source, [], []]
+            self.document[2] += gold
+            self.document[3] += found
+            self.gold |= {(sentence.doc, s["start"], s["end"], s["label"]) for s in gold}
+            self.predicted |= {(sentence.doc, s["start"], s["end"], s["label"]) for s in found}
+
+    def _write(self) -> None:
+        if self.document is not None:
+            text, source, gold, predicted = self.document
+            self.export.add(text, source, gold, predicted)
+
+    def close(self) -> dict:
+        """Write the last document; micro precision, recall and F1 of the entities by exact span and type."""
+        self._write()
+        self.export.close()
+        correct = len(self.gold & self.predicted)
+        precision = correct / len(self.predicted) if self.predicted else 0.0
+        recall = correct / len(self.gold) if self.gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": precision, "recall": recall, "f1": f1, "gold": len(self.gold),
+                "predicted": len(self.predicted), "correct": correct}
 
 
 def in_scheme(tags: list, scheme: str) -> list:

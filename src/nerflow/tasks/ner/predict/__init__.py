@@ -24,7 +24,8 @@ from nerflow.tasks.ner.train.scoring import predict_word_scores
 
 # What a model folder without nerflow.json was trained and decoded with (folders written before it existed); a
 # Tagger made without settings reads text the same way.
-UNSET_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence", "constrained_decoding": False}
+UNSET_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence", "constrained_decoding": False,
+                  "language": "en", "model_version": "nerflow"}
 
 
 class Predict(predict.Predict):
@@ -68,15 +69,17 @@ class Tagger:
         self.model, self.tokenizer, self.batch_size = model.eval(), tokenizer, batch_size
         self.max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
         self.window_overlap, self.context = settings["window_overlap"], settings["context"]
-        self.constrained = settings["constrained_decoding"]
+        self.constrained, self.language = settings["constrained_decoding"], settings["language"]
+        self.model_version = settings["model_version"]
         self.labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
 
     def tag_words(self, texts: list, progress: bool = False) -> list:
-        """For each text, its words (nerflow.tasks.ner.text) as TaggedWords, each predicted exactly once. With
-        document context, each text is one document: its sentences share windows."""
-        from nerflow.tasks.ner.predict.text import split_sentences  # here: sentencex and nltk serve raw text only
+        """For each text, its words (split as span files are: nerflow.tasks.ner.preprocess.text) as TaggedWords,
+        each predicted exactly once. With document context, each text is one document: its sentences share
+        windows."""
+        from nerflow.tasks.ner.preprocess.text import split_sentences  # here: sentencex serves raw text only
 
-        spans = [split_sentences(text) for text in texts]  # per text, per sentence, (start, end) of each word
+        spans = [split_sentences(text, self.language) for text in texts]  # per text, per sentence, (start, end) of each word
         sentences = [[text[start:end] for start, end in sentence] for text, text_spans in zip(texts, spans)
                      for sentence in text_spans]
         if not sentences:  # texts with no word have nothing to predict
@@ -104,6 +107,14 @@ class Tagger:
             return self([texts], progress)[0]
         return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
 
-    def predict_records(self, records: list, from_arguments: bool) -> tuple:
-        """(records, results) for `nerflow predict`: {"entities": [...]} for each record's "text"."""
-        return records, [{"entities": found} for found in self([r["text"] for r in records], progress=True)]
+    def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities") -> list:
+        """What `nerflow predict` writes for each record: the record with its "entities", or, for another `fmt`,
+        the record as that tool imports pre-annotations (nerflow.tasks.ner.evaluate.exports.record_in)."""
+        from nerflow.tasks.ner.evaluate.exports import record_in
+
+        found = self([r["text"] for r in records], progress=True)
+        if fmt == "entities":
+            return [{**record, "entities": entities} for record, entities in zip(records, found)]
+        return [record_in(fmt, record["text"], [{k: e[k] for k in ("start", "end", "label", "score")} for e in entities],
+                          self.model_version, {k: v for k, v in record.items() if k != "text"})
+                for record, entities in zip(records, found)]

@@ -1,6 +1,7 @@
-"""NER's preprocess part: the labelled files read into Sentences with IOB2 tags, checked line by line. The reader is
-chosen by the raw file's name (nerflow.data.rawfiles): CoNLL column files (.txt, conll.py) or JSON lines of tokens
-and tags (.jsonl, jsonl.py); either may be compressed."""
+"""NER's preprocess part: the labelled files read into Sentences with IOB2 tags, checked line by line: CoNLL
+column files (.txt, conll.py), JSON lines of tokens and tags (.jsonl, jsonl.py), either of them compressed, or span
+files, the annotation tools' texts with character spans (dataset.format spans: spans.py, split into sentences and
+words by text.py)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,11 +9,12 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from nerflow.data.rawfiles import raw_format
-from nerflow.data.textfiles import MAX_REPORTED
+from nerflow.data.textfiles import MAX_REPORTED, place
 from nerflow.tasks import preprocess
 from nerflow.tasks.ner import records as tagging
 from nerflow.tasks.ner.preprocess.conll import read_conll
 from nerflow.tasks.ner.preprocess.jsonl import read_jsonl_sentences
+from nerflow.tasks.ner.preprocess.spans import SpanOptions, read_span_file
 from nerflow.tasks.ner.records import DOCUMENT_COLUMN, UNIT, Sentence
 
 
@@ -26,11 +28,14 @@ class ReadOptions:
     token_column: int = 0  # CoNLL only
     tag_column: int = -1  # CoNLL only
     unknown_labels: str = "error"  # a dev/test label train never shows: error, or O (read as O)
+    format: str = "conll"  # spans: span files; the others by the raw file's name
+    spans: SpanOptions = SpanOptions()
 
     @classmethod
     def from_params(cls, dataset: dict) -> "ReadOptions":
         """From the dataset block of params (checked by nerflow.params)."""
-        return cls(**{key: dataset[key] for key in cls.__dataclass_fields__})
+        spans = SpanOptions(**dataset["spans"], language=dataset["language"])
+        return cls(**{key: dataset[key] for key in cls.__dataclass_fields__ if key != "spans"}, spans=spans)
 
 
 def read_split_file(path, options: ReadOptions, name: str = None):
@@ -56,6 +61,9 @@ class Preprocess(preprocess.Preprocess):
         return ReadOptions.from_params(dataset)
 
     def read_file(self, path: Path, options: ReadOptions, name: str, counts):
+        if options.format == "spans":
+            yield from read_span_file(path, options.spans, name, counts)
+            return
         repairs = []
         for sentence in read_split_file(path, options, name):
             counts.records += 1
@@ -75,7 +83,7 @@ class Preprocess(preprocess.Preprocess):
         return tagging.label_list([seen])
 
     def unknown_labels(self, sentence: Sentence, known: set, name: str) -> list:
-        return [(tag, f"{name}:{sentence.line_of(i)}") for i, tag in enumerate(sentence.tags) if tag not in known]
+        return [(tag, place(name, sentence.line_of(i))) for i, tag in enumerate(sentence.tags) if tag not in known]
 
     def on_unknown_labels(self, options: ReadOptions) -> str:
         return options.unknown_labels

@@ -19,7 +19,7 @@ def sentence_in_iob2(tokens, tags, token_lines, scheme: str, repair: bool, probl
         if scheme == "iob2":
             hint += ", or dataset.scheme: iob1 if the file is IOB1"
         problems.extend((line, kind, message + hint) for line, kind, message in found)
-    sentence = Sentence(tokens, iob2, doc, token_lines[0], token_lines)
+    sentence = Sentence(tokens, iob2, doc, token_lines[0], token_lines=token_lines)
     sentence.repairs = [(line, message) for line, _, message in found] if repair else []
     return sentence
 

@@ -48,7 +48,10 @@ class Train(train.Train):
         return score
 
     def model_settings(self, params: dict, window_settings: dict) -> dict:
-        return {**window_settings, "constrained_decoding": params["constrained_decoding"]}
+        """How `nerflow predict` reads raw text as training read it: windows, decoding, and the language whose
+        sentence rules split it."""
+        return {**window_settings, "constrained_decoding": params["constrained_decoding"],
+                "language": params["dataset"]["language"]}
 
     def card(self, params: dict, facts: CardFacts) -> str:
         types = sorted({label[2:] for label in facts.labels if label != "O"})
