@@ -1,8 +1,10 @@
 """What the stages cost as the corpus grows: wall time and peak memory of preprocess, tokenize and train (up to its
-first optimizer step) on CoNLL-2003 train repeated K times, and on a synthetic review TSV of N rows.
+first optimizer step) on CoNLL-2003 train repeated K times, the same as span files (doccano records over its
+detokenized text: benchmarks/conll_spans.py), and on a synthetic review TSV of N rows.
 
     python benchmarks/scale.py --ks 1,10,30,100 --reviews 10000,100000,1000000   # after `dvc repro download`
     python benchmarks/scale.py --ks 1,10 --src ../old/src --module nerflow.{stage} --code before   # older code
+    python benchmarks/scale.py --ks 10 --span-ks 10 --code 2026-12-04    # the same data as span files, beside
 
 Each K gets a scratch project (params.yaml as the project's, data/raw with train.txt repeated K times, documents
 kept, dev and test as they are; data/base_model linked) and runs the stages there, each a fresh process as
@@ -104,6 +106,22 @@ def ner_project(folder: Path, k: int, raw: Path, base_model: Path) -> dict:
     return {"k": k, "train_bytes": len(train) * k, "train_sentences_about": sentences}
 
 
+def spans_project(folder: Path, k: int, raw: Path, base_model: Path) -> dict:
+    """A scratch project with CoNLL-2003 as doccano span records (benchmarks/conll_spans.py), train K times over."""
+    from conll_spans import write
+
+    written = write(raw, folder / "data" / "spans", k)
+    (folder / "data" / "raw").mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        (folder / "data" / "spans" / f"{split}.jsonl").rename(folder / "data" / "raw" / f"{split}.spans")
+    (folder / "data" / "base_model").symlink_to(base_model.resolve())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["dataset"].update(source="local", sha256={}, format="spans",
+                             files={s: f"{s}.jsonl" for s in ("train", "dev", "test")})
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return {"k": k, "train_texts": written["train"], "train_bytes": (folder / "data/raw/train.spans").stat().st_size}
+
+
 def reviews_project(folder: Path, n: int, base_model: Path, seed: int = 0) -> dict:
     """A scratch project with a synthetic review TSV of n train rows (and 2,000 each for dev and test)."""
     (folder / "data" / "raw").mkdir(parents=True)
@@ -189,6 +207,7 @@ def machine() -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ks", default="1,10,30,100", help="comma-separated K: CoNLL-2003 train repeated K times")
+    parser.add_argument("--span-ks", default="", help="comma-separated K: the same as span files (doccano records)")
     parser.add_argument("--reviews", default="", help="comma-separated N: synthetic review rows (classification)")
     parser.add_argument("--code", default="after", help="the name the results are kept under (after, before, ...)")
     parser.add_argument("--src", default=str(ROOT / "src"), help="the package to run (PYTHONPATH)")
@@ -201,13 +220,21 @@ def main():
     args = parser.parse_args()
     if args.plot:
         return plot(json.loads(args.output.read_text()), args.plot)
-    results = {"ner": {args.code: {}}, "classification": {args.code: {}}}
+    results = {"ner": {args.code: {}}, "ner_spans": {args.code: {}}, "classification": {args.code: {}}}
     for k in [int(x) for x in args.ks.split(",") if x]:
         folder = args.scratch / f"{args.code}-ner-{k}"
         shutil.rmtree(folder, ignore_errors=True)
         print(f"K={k}", file=sys.stderr)
         size = ner_project(folder, k, args.raw, args.base_model)
         results["ner"][args.code][str(k)] = {**size, **measure(folder, args)}
+        merge(results, args.output)
+        shutil.rmtree(folder)
+    for k in [int(x) for x in args.span_ks.split(",") if x]:
+        folder = args.scratch / f"{args.code}-spans-{k}"
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"spans K={k}", file=sys.stderr)
+        size = spans_project(folder, k, args.raw, args.base_model)
+        results["ner_spans"][args.code][str(k)] = {**size, **measure(folder, args)}
         merge(results, args.output)
         shutil.rmtree(folder)
     for n in [int(x) for x in args.reviews.split(",") if x]:

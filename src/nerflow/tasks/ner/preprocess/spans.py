@@ -35,6 +35,8 @@ removed, and read as one document: its sentences share windows under `context: d
 """
 
 import json
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,7 @@ from nerflow.tasks.ner.preprocess.text import split_sentences
 from nerflow.tasks.ner.records import Sentence
 
 SHAPES = ("doccano", "labelstudio", "prodigy", "brat")
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # characters JavaScript counts as two UTF-16 code units
 REJECTED = "rejected"  # what a reader yields for a record it drops as a rejected or cancelled annotation
 UNANNOTATED = "unannotated"  # ... for a Label Studio task no one annotated (its predictions are no annotation)
 # The keys that hold a record's annotations, not its own fields: they are not passed through.
@@ -203,7 +206,8 @@ def doccano(record: dict, line: int, options: SpanOptions, spans: SpanCounts) ->
                                         "text classification export, not sequence labelling)")
         found = [tuple(i) for i in items]
     unit = "utf16" if options.offsets == "auto" else options.offsets  # the browser's offsets
-    checked = [checked_span(text, start, end, label, unit, spans) for start, end, label in found]
+    units = Units(text)
+    checked = [checked_span(units, start, end, label, unit, spans) for start, end, label in found]
     return Annotated(text, checked, line, "doccano", passed_through(record, "doccano"))
 
 
@@ -218,7 +222,8 @@ def prodigy(record: dict, line: int, options: SpanOptions, spans: SpanCounts):
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise SpanError("bad span", '"spans" must be a list of {"start", "end", "label"}')
     unit = "codepoints" if options.offsets == "auto" else options.offsets
-    checked = [checked_span(text, i.get("start"), i.get("end"), i.get("label"), unit, spans) for i in items]
+    units = Units(text)
+    checked = [checked_span(units, i.get("start"), i.get("end"), i.get("label"), unit, spans) for i in items]
     return Annotated(text, checked, line, "prodigy", passed_through(record, "prodigy"))
 
 
@@ -257,7 +262,7 @@ def labelstudio(task: dict, line: int, options: SpanOptions, spans: SpanCounts):
 
 
 def ls_spans(text: str, items: list, options: SpanOptions, spans: SpanCounts) -> list:
-    checked = []
+    checked, units = [], Units(text)
     for value in items:
         labels = value.get("labels")
         if not isinstance(labels, list) or len(labels) != 1:
@@ -268,10 +273,10 @@ def ls_spans(text: str, items: list, options: SpanOptions, spans: SpanCounts) ->
             unit = "codepoints"
             start, end = value.get("start"), value.get("end")
             if "text" in value and in_range(text, start, end) and text[start:end] != value["text"]:
-                start, end = utf16_to_codepoints(text, start), utf16_to_codepoints(text, end)
+                start, end = units.codepoints(start), units.codepoints(end)
                 if start is not None and end is not None and text[start:end] == value["text"]:
                     unit = "utf16"
-        checked.append(checked_span(text, value.get("start"), value.get("end"), labels[0], unit, spans,
+        checked.append(checked_span(units, value.get("start"), value.get("end"), labels[0], unit, spans,
                                     mention=value.get("text")))
     return checked
 
@@ -291,13 +296,13 @@ def brat_texts(folder, options: SpanOptions, name: str, problems: list, spans: S
             yield None
             continue
         ann = path.with_suffix(".ann")
-        found, number = [], 0
+        found, number, units = [], 0, Units(text)
         lines = ann.read_bytes().decode("utf-8", "replace").splitlines() if ann.is_file() else []
         for number, line in enumerate(lines, 1):
             if not line.startswith("T"):  # relations, events, attributes, notes: not spans
                 continue
             try:
-                found.append(brat_span(text, line, options, spans))
+                found.append(brat_span(units, line, options, spans))
             except SpanError as error:
                 problems.append((f"/{ann.relative_to(folder).as_posix()}:{number}", error.kind, str(error)))
         yield Annotated(text, [s for s in found if s is not None], f"/{where}", "brat", {"file": where.removesuffix(".txt")})
@@ -305,7 +310,7 @@ def brat_texts(folder, options: SpanOptions, name: str, problems: list, spans: S
         problems.append(("", "empty folder", "no .txt files: a BRAT folder holds name.txt and name.ann pairs"))
 
 
-def brat_span(text: str, line: str, options: SpanOptions, spans: SpanCounts):
+def brat_span(units: "Units", line: str, options: SpanOptions, spans: SpanCounts):
     parts = line.split("\t")
     if len(parts) < 2 or " " not in parts[1]:
         raise SpanError("bad span", "expected `T<n><TAB>TYPE start end<TAB>text`")
@@ -323,7 +328,7 @@ def brat_span(text: str, line: str, options: SpanOptions, spans: SpanCounts):
     except ValueError:
         raise SpanError("bad span", f"offsets {offsets!r}: expected two whole numbers") from None
     unit = "codepoints" if options.offsets == "auto" else options.offsets
-    return checked_span(text, start, end, label, unit, spans, mention=parts[2] if len(parts) > 2 else None)
+    return checked_span(units, start, end, label, unit, spans, mention=parts[2] if len(parts) > 2 else None)
 
 
 # --- one span, checked ---------------------------------------------------------------------------------------
@@ -343,29 +348,39 @@ def in_range(text: str, start, end) -> bool:
     return all(type(x) is int for x in (start, end)) and 0 <= start <= end <= len(text)
 
 
-def utf16_to_codepoints(text: str, offset: int):
-    """The code point offset of a UTF-16 offset into `text`, or None if it falls inside a surrogate pair or past
-    the end."""
-    units = 0
-    for index, character in enumerate(text):
-        if units == offset:
-            return index
-        units += 2 if ord(character) > 0xFFFF else 1
-        if units > offset:
-            return None
-    return len(text) if units == offset else None
+class Units:
+    """A text's offsets in UTF-16 code units turned into code points (they differ after a character outside the
+    Basic Multilingual Plane, an emoji), the map built once a text and only for a text that has one."""
+
+    def __init__(self, text: str):
+        self.text, self.map = text, None
+        self.astral = ASTRAL.search(text) is not None
+
+    def codepoints(self, offset: int):
+        """The code point offset of a UTF-16 offset, or None inside a surrogate pair or past the end."""
+        if not self.astral:
+            return offset if 0 <= offset <= len(self.text) else None
+        if self.map is None:
+            self.map, units = {}, 0
+            for index, character in enumerate(self.text):
+                self.map[units] = index
+                units += 2 if ord(character) > 0xFFFF else 1
+            self.map[units] = len(self.text)
+        return self.map.get(offset)
 
 
-def checked_span(text: str, start, end, label, unit: str, spans: SpanCounts, mention: str = None) -> tuple:
-    """(start, end, label) of one span in code points, its whitespace trimmed (counted), or SpanError."""
+def checked_span(units: Units, start, end, label, unit: str, spans: SpanCounts, mention: str = None) -> tuple:
+    """(start, end, label) of one span of units.text in code points, its whitespace trimmed (counted), or
+    SpanError."""
+    text = units.text
     spans.read += 1
     if not isinstance(label, str) or not label.strip() or any(c.isspace() for c in label):
         raise SpanError("bad label", f"a span with label {label!r}: expected a type name without spaces")
     if not all(type(x) is int for x in (start, end)):
         raise SpanError("bad span", f"offsets {start!r}, {end!r}: expected whole numbers")
     given = (start, end)
-    if unit == "utf16" and any(ord(c) > 0xFFFF for c in text):
-        start, end = utf16_to_codepoints(text, start), utf16_to_codepoints(text, end)
+    if unit == "utf16" and units.astral:
+        start, end = units.codepoints(start), units.codepoints(end)
         if start is None or end is None:
             raise SpanError("out of range", f"span {given[0]}-{given[1]} ({label}): not a UTF-16 offset of the "
                                             f"text ({len(text.encode('utf-16-le')) // 2} units); set "
@@ -411,7 +426,8 @@ def kept_spans(spans: list, options: SpanOptions, counts: SpanCounts) -> tuple:
 
 def to_sentences(record: Annotated, options: SpanOptions, doc: int, problems: list, counts: SpanCounts) -> list:
     """The Sentences of one text: its words (sentence boundaries inside a span removed, words split at span
-    boundaries), tagged IOB2 by its spans; the first sentence carries the text and the record's other fields."""
+    boundaries), tagged IOB2 by its spans; the first sentence carries the text and the record's other fields.
+    Work is done per span (bisect) and per sentence (slices), not per word: most words hold no span boundary."""
     spans, overlaps = kept_spans(record.spans, options, counts)
     for kept, other in overlaps:
         problems.append((record.line, "overlapping", f"spans {kept[0]}-{kept[1]} ({kept[2]}) and {other[0]}-{other[1]} "
@@ -420,44 +436,39 @@ def to_sentences(record: Annotated, options: SpanOptions, doc: int, problems: li
     if overlaps:
         return []
     sentences = split_sentences(record.text, options.language)
-    cuts = sorted({offset for start, end, _ in spans for offset in (start, end)})
-    words, sentence_of, k = [], [], 0
-    for index, sentence in enumerate(sentences):
-        for start, end in sentence:
-            while k < len(cuts) and cuts[k] <= start:
-                k += 1
-            pieces = [start]
-            while k < len(cuts) and cuts[k] < end:
-                pieces.append(cuts[k])
-                k += 1
-            if len(pieces) > 1:
-                counts.words_split += 1
-            pieces.append(end)
-            words += list(zip(pieces, pieces[1:]))
-            sentence_of += [index] * (len(pieces) - 1)
-    tags, s = ["O"] * len(words), 0
-    for i, (start, end) in enumerate(words):
-        while s < len(spans) and spans[s][1] <= start:
-            s += 1
-        if s < len(spans) and spans[s][0] <= start and end <= spans[s][1]:
-            tags[i] = ("B-" if start == spans[s][0] else "I-") + spans[s][2]
-    # A span over a sentence boundary joins the sentences it covers: an entity is never cut.
-    for i in range(1, len(words)):
-        if tags[i].startswith("I-") and sentence_of[i] != sentence_of[i - 1]:
-            old = sentence_of[i]
-            sentence_of[i:] = [sentence_of[i - 1] if x == old else x for x in sentence_of[i:]]
+    starts = [start for sentence in sentences for start, _ in sentence]
+    ends = [end for sentence in sentences for _, end in sentence]
+    bounds = [0]  # where each sentence starts, in words; then the end
+    for sentence in sentences:
+        bounds.append(bounds[-1] + len(sentence))
+    # A span boundary inside a word splits the word there.
+    inside = {}
+    for offset in {offset for start, end, _ in spans for offset in (start, end)}:
+        i = bisect_right(starts, offset) - 1
+        if i >= 0 and starts[i] < offset < ends[i]:
+            inside.setdefault(i, []).append(offset)
+    if inside:
+        counts.words_split += len(inside)
+        split_starts, split_ends, moved = [], [], {}  # moved: a word's index before the splits -> after
+        for i, (start, end) in enumerate(zip(starts, ends)):
+            moved[i] = len(split_starts)
+            pieces = [start, *sorted(inside.get(i, ())), end]
+            split_starts += pieces[:-1]
+            split_ends += pieces[1:]
+        bounds = [moved.get(b, len(split_starts)) for b in bounds]
+        starts, ends = split_starts, split_ends
+    tags = ["O"] * len(starts)
+    for start, end, label in spans:  # whole words now: the span's first word starts with it, its last ends with it
+        first, last = bisect_right(starts, start) - 1, bisect_right(ends, end - 1)
+        tags[first:last + 1] = [f"B-{label}"] + [f"I-{label}"] * (last - first)
+        # A span over a sentence boundary joins the sentences it covers: an entity is never cut.
+        bounds = [b for b in bounds if not first < b <= last]
     counts.kept += len(spans)
     found = []
-    for i, (start, end) in enumerate(words):
-        if i == 0 or sentence_of[i] != sentence_of[i - 1]:
-            found.append(Sentence([], [], doc, record.line, starts=[], ends=[]))
-        sentence = found[-1]
-        sentence.tokens.append(record.text[start:end])
-        sentence.tags.append(tags[i])
-        sentence.starts.append(start)
-        sentence.ends.append(end)
-    for sentence in found:
-        sentence.token_lines = [record.line] * len(sentence.tokens)
+    for a, b in zip(bounds, bounds[1:]):
+        if a < b:
+            found.append(Sentence([record.text[s:e] for s, e in zip(starts[a:b], ends[a:b])], tags[a:b], doc,
+                                  record.line, starts=starts[a:b], ends=ends[a:b], token_lines=[record.line] * (b - a)))
     if found:
         found[0].text = record.text
         found[0].source = json.dumps({"shape": record.shape, "fields": record.fields}, ensure_ascii=False)

@@ -33,11 +33,12 @@ CHUNK = re.compile(r"\S+")
 # without spaces, with its combining marks.
 CHARACTER_WORDS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\u30fc\u3000-\u303f\uff00-\uffef]"
                                 r"|[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]\p{M}*")
+NUMBERED = re.compile(r"\d+\.")
 LEADING = set("\"([{<`'‘“$#@")  # split off the start of a chunk
 TRAILING = set("\")]}>,;:?!%'’”")  # split off its end
 CLITIC = re.compile(r"(?i:n't|n’t|'s|'m|'d|'ll|'re|'ve|’s|’m|’d|’ll|’re|’ve)$")
 # Inside what is left: these stand apart (a comma or colon between digits is part of a number).
-SEPARATOR = re.compile(r"--|\.\.\.|[?!;@#$%()\[\]{}<>\"“”]|(?<!\d)[,:]|[,:](?!\d)")
+SEPARATOR = re.compile(r"--|\.\.\.|[?!;@#%()\[\]{}<>\"“”]|(?<!\d)[,:]|[,:](?!\d)")  # "$" after letters: C$, US$
 
 
 def split_sentences(text: str, language: str = "en") -> list:
@@ -60,7 +61,8 @@ def words(text: str, start: int, end: int) -> list:
     found = []
     special = CHARACTER_WORDS.search(text, start, end) is not None
     for k, (a, b) in enumerate(chunks):
-        final = k == len(chunks) - 1
+        # The period that ends a sentence is split off, but for a sentence that is a number alone: an item of a list.
+        final = k == len(chunks) - 1 and not (len(chunks) == 1 and NUMBERED.fullmatch(text, a, b))
         if special:
             found += _split_special(text, a, b, final)
         else:
