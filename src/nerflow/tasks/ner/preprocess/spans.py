@@ -46,6 +46,7 @@ from nerflow.tasks.ner.preprocess.text import split_sentences
 from nerflow.tasks.ner.records import Sentence
 
 SHAPES = ("doccano", "labelstudio", "prodigy", "brat")
+LABEL = re.compile(r"\S+")  # a span's type: a name without spaces
 ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # characters JavaScript counts as two UTF-16 code units
 REJECTED = "rejected"  # what a reader yields for a record it drops as a rejected or cancelled annotation
 UNANNOTATED = "unannotated"  # ... for a Label Studio task no one annotated (its predictions are no annotation)
@@ -374,7 +375,7 @@ def checked_span(units: Units, start, end, label, unit: str, spans: SpanCounts, 
     SpanError."""
     text = units.text
     spans.read += 1
-    if not isinstance(label, str) or not label.strip() or any(c.isspace() for c in label):
+    if not isinstance(label, str) or not LABEL.fullmatch(label):
         raise SpanError("bad label", f"a span with label {label!r}: expected a type name without spaces")
     if not all(type(x) is int for x in (start, end)):
         raise SpanError("bad span", f"offsets {start!r}, {end!r}: expected whole numbers")
@@ -410,6 +411,9 @@ def checked_span(units: Units, start, end, label, unit: str, spans: SpanCounts, 
 def kept_spans(spans: list, options: SpanOptions, counts: SpanCounts) -> tuple:
     """(spans without overlaps, sorted; the overlaps as (span, span)) under dataset.spans.overlapping: the longest of
     overlapping spans kept, the first of equals."""
+    spans = sorted(spans)
+    if all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):  # none overlaps: the usual case, in one pass
+        return spans, []
     kept, overlaps = [], []
     for span in sorted(spans, key=lambda s: (-(s[1] - s[0]), s[0])):  # longest first, then by position
         clash = next((k for k in kept if span[0] < k[1] and k[0] < span[1]), None)
@@ -457,12 +461,17 @@ def to_sentences(record: Annotated, options: SpanOptions, doc: int, problems: li
             split_ends += pieces[1:]
         bounds = [moved.get(b, len(split_starts)) for b in bounds]
         starts, ends = split_starts, split_ends
-    tags = ["O"] * len(starts)
+    tags, joined = ["O"] * len(starts), set()
     for start, end, label in spans:  # whole words now: the span's first word starts with it, its last ends with it
         first, last = bisect_right(starts, start) - 1, bisect_right(ends, end - 1)
         tags[first:last + 1] = [f"B-{label}"] + [f"I-{label}"] * (last - first)
-        # A span over a sentence boundary joins the sentences it covers: an entity is never cut.
-        bounds = [b for b in bounds if not first < b <= last]
+        if last > first:  # a span over a sentence boundary joins the sentences it covers: an entity is never cut
+            b = bisect_right(bounds, first)
+            while b < len(bounds) and bounds[b] <= last:
+                joined.add(bounds[b])
+                b += 1
+    if joined:
+        bounds = [b for b in bounds if b not in joined]
     counts.kept += len(spans)
     found = []
     for a, b in zip(bounds, bounds[1:]):

@@ -33,6 +33,9 @@ CHUNK = re.compile(r"\S+")
 # without spaces, with its combining marks.
 CHARACTER_WORDS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\u30fc\u3000-\u303f\uff00-\uffef]"
                                 r"|[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]\p{M}*")
+# The blocks where those characters lie: a text without any is split without looking for them (re is faster).
+MAYBE_CHARACTER_WORDS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u9fff\uf900-\ufaff"
+                                   "\uff00-\uffef\U00020000-\U0003ffff]")
 NUMBERED = re.compile(r"\d+\.")
 LEADING = set("\"([{<`'‘“$#@")  # split off the start of a chunk
 TRAILING = set("\")]}>,;:?!%'’”")  # split off its end
@@ -45,22 +48,27 @@ def split_sentences(text: str, language: str = "en") -> list:
     """For each sentence of `text` that has a word, the (start, end) character offsets of its words, end
     exclusive: text[start:end] is the word."""
     sentences = []
+    special = MAYBE_CHARACTER_WORDS.search(text) is not None
     for line in LINE.finditer(text):
         boundaries = get_sentence_boundaries(language, line.group())
         starts = [line.start()] + [line.start() + b["start_index"] for b in boundaries[1:]]
         for start, end in zip(starts, starts[1:] + [line.end()]):
-            found = words(text, start, end)
+            found = words(text, start, end, special)
             if found:
                 sentences.append(found)
     return sentences
 
 
-def words(text: str, start: int, end: int) -> list:
-    """The words of text[start:end] (one sentence), as (start, end) offsets into `text`."""
-    chunks = [(m.start(), m.end()) for m in CHUNK.finditer(text, start, end)]
+def words(text: str, start: int, end: int, special: bool = True) -> list:
+    """The words of text[start:end] (one sentence), as (start, end) offsets into `text`; `special`: it may hold
+    character words (MAYBE_CHARACTER_WORDS)."""
+    chunks = [m.span() for m in CHUNK.finditer(text, start, end)]
     found = []
-    special = CHARACTER_WORDS.search(text, start, end) is not None
+    special = special and CHARACTER_WORDS.search(text, start, end) is not None
     for k, (a, b) in enumerate(chunks):
+        if not special and text[a:b].isalnum():  # a word of letters and digits alone: most are
+            found.append((a, b))
+            continue
         # The period that ends a sentence is split off, but for a sentence that is a number alone: an item of a list.
         final = k == len(chunks) - 1 and not (len(chunks) == 1 and NUMBERED.fullmatch(text, a, b))
         if special:
