@@ -174,6 +174,9 @@ def test_relations_between_keys():
     assert problems(dataset__source="local", dataset__files={"train": "t.txt"}) == [
         f"dataset.sha256.{split} is '{DEFAULT['dataset']['sha256'][split]}'; expected nothing: no {split} file is "
         "named, so there is nothing to pin" for split in ("dev", "test")]
+    assert problems(dataset__source="hf", dataset__sha256={}, dataset__hf={"id": "conll2003", "splits": {"train": "train"}},
+                    dataset__format="spans") == ["dataset.format is 'spans'; expected conll or jsonl: a Hugging Face "
+                                                 "data set is written as JSON lines of tokens and tags"]
     assert problems(dataset__source="hf", dataset__sha256={}) == ["dataset.hf.id is missing; expected the hub data set's id (source hf)",
                                               "dataset.hf.splits is missing; expected a mapping naming at least "
                                               "train's hub split (source hf)"]

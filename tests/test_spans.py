@@ -156,6 +156,7 @@ def test_brat_discontinuous_spans_and_mentions(tmp_path):
     assert entities(sentences) == [("Chest pain", "Symptom")] and counts.extra["spans"]["dropped"] == {"discontinuous": 1}
     (folder / "a.ann").write_text("T1\tSymptom 0 10\tChest pains\n")
     assert "the text holds 'Chest pain' there, the file says 'Chest pains'" in error_of(folder)
+    assert "a folder, but dataset.spans.shape is doccano: BRAT's exports are folders" in error_of(folder, shape="doccano")
 
 
 def test_a_span_over_a_line_break_joins_the_sentences_it_covers(tmp_path):

@@ -1,5 +1,5 @@
 """Tables read exactly (nerflow.tables): every record of a CSV or TSV file read as its line holds it, or a
-`file:line` error naming the first line that breaks the format; and a review file like the one issue 20 found
+`file:line` error naming the first line that breaks the format; and a review file like the one where rows were found
 rows lost in, counted record by record against its physical lines."""
 
 import bz2
@@ -83,7 +83,7 @@ def test_quoting_param_is_checked(tmp_path):
 
 
 def review_file(seed: int = 0) -> tuple:
-    """A TSV like the one issue 20 found rows lost in: 3,610 short reviews under `text<TAB>label`, CRLF line
+    """A TSV like the one rows were found lost in: 3,610 short reviews under `text<TAB>label`, CRLF line
     ends, 135 texts holding double quotes, 7 of them starting with a quote that never closes. Returns the
     file's text and the (text, label) of each row."""
     rng = random.Random(seed)

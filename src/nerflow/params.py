@@ -156,10 +156,10 @@ class Dataset(Block):
         "annotation tools export them: `dataset.spans`); classification: `csv`, `tsv` or `jsonl`.",
         ("download", "preprocess"))
     spans: SpanFiles = param(SpanFiles(), "NER, `format: spans`: how the annotation tools' files are read "
-                                          "(docs/spans.md).", ("preprocess",))
+                                          "([own-data.md](own-data.md#annotated-spans)).", ("preprocess",))
     language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$"), Expect("a language code (en, de, zh, ja, ...)")] = param(
         "en", "The texts' language, for the sentence rules of raw text (span files, `nerflow predict`): an ISO "
-        "639 code, whose rules sentencex has or falls back from. Words are split by script (docs/spans.md).",
+        "639 code, whose rules sentencex has or falls back from. Words are split by script ([own-data.md](own-data.md#any-script)).",
         ("preprocess", "train"))
     quoting: Literal["auto", "none", "rfc4180"] = param(
         "auto", "CSV and TSV: what a `\"` means. `auto`: TSV none, CSV rfc4180; `none`: quotes are text and no "
@@ -191,6 +191,9 @@ class Dataset(Block):
     def relations(self) -> list:
         problems = []
         if self.source == "hf":
+            if self.format == "spans":
+                problems.append(("format", "conll or jsonl: a Hugging Face data set is written as JSON lines of "
+                                           "tokens and tags"))
             if self.hf is None or not self.hf.id:
                 problems.append(("hf.id", "the hub data set's id (source hf)"))
             named = set(self.hf.splits) if self.hf else set()
@@ -244,8 +247,8 @@ class Params(Block):
     task: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$"), Expect(f"{', '.join(TASKS)}, or a task of your own")] = param(
         "ner", "`ner`: a tag for each word; `classification`: a label for a text, or for a pair of texts when "
         "`dataset.columns.text_pair` names the second; the name of a task package of your own under "
-        "src/nerflow/tasks (docs/layout.md).", ("preprocess", "tokenize", "train", "evaluate"))
-    dataset: Dataset = param(..., "Where the labelled files come from and how to read them (docs/own-data.md).")
+        "src/nerflow/tasks ([layout.md](layout.md)).", ("preprocess", "tokenize", "train", "evaluate"))
+    dataset: Dataset = param(..., "Where the labelled files come from and how to read them ([own-data.md](own-data.md)).")
 
     # model
     model: Text = param("all-MiniLM-L6-v2", "The encoder: a name in `wheel_models`, a local folder, or a Hugging "

@@ -30,7 +30,7 @@ class ReadOptions:
 
 
 def read_records(path: Path, columns: dict, name: str, quoting: str = "auto"):
-    """Yield (line, {column: value}) for each record of a CSV, TSV (nerflow.data.tables: exact, by line) or JSON-lines
+    """Yield (line, {column: value}) for each record of a CSV, TSV (tables.py: exact, by line) or JSON-lines
     file, with the columns of `columns` (a JSON record without one reads it as None)."""
     wanted = [c for c in columns.values() if c]
     if raw_format(path) == "jsonl":

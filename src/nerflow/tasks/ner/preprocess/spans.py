@@ -104,8 +104,11 @@ def read_span_file(path, options: SpanOptions, name: str, counts):
     counting in `counts` (a nerflow.data.splits.Counts) the records read and dropped and, in counts.extra, the
     spans; after the last, raise DataError listing every problem by line."""
     problems, spans, doc = [], SpanCounts(), 0
-    texts = brat_texts(path, options, name, problems, spans) if Path(path).is_dir() else \
-        json_texts(path, options, problems, spans)
+    folder = Path(path).is_dir()
+    if options.shape != "auto" and folder != (options.shape == "brat"):
+        raise DataError(name, [("", "unknown shape", f"a {'folder' if folder else 'file'}, but dataset.spans.shape is "
+                                                     f"{options.shape}: BRAT's exports are folders, the others files")])
+    texts = brat_texts(path, options, name, problems, spans) if folder else json_texts(path, options, problems, spans)
     for record in texts:
         counts.records += 1
         if record is None:  # a problem, named in `problems`
