@@ -86,7 +86,8 @@ def test_model_folder_has_card_and_window_settings(reproduced):
     assert sha256_of(repo / "data/base_model/model.safetensors") in card
     assert '"lr": 0.0005' in card and "nerflow predict models/finetuned" in card
     assert json.loads((repo / "models/finetuned/nerflow.json").read_text()) == {
-        "task": "ner", "max_length": 16, "window_overlap": 4, "context": "document", "constrained_decoding": True}
+        "task": "ner", "max_length": 16, "window_overlap": 4, "context": "document", "constrained_decoding": True,
+        "language": "en"}
 
 
 def test_predict_command_tags_text_with_the_trained_model(reproduced):

@@ -47,7 +47,7 @@ def test_an_edit_reruns_what_the_table_says_ner(tmp_path, tiny_model_dir):
     # The cases that made this table: a report, another task, a tool, an unused tuning, the loop, a reader.
     assert found["src/nerflow/tasks/ner/evaluate/errors.py"] == ["evaluate"]
     assert found["src/nerflow/tasks/classification/evaluate/__init__.py"] == []
-    assert found["src/nerflow/tasks/ner/predict/text.py"] == found["src/nerflow/tools/report.py"] == []
+    assert found["src/nerflow/tasks/ner/predict/__init__.py"] == found["src/nerflow/tools/report.py"] == []
     assert found["src/nerflow/training/tuning/lora.py"] == []
     assert found["src/nerflow/training/loop.py"] == ["train"]
     assert found["src/nerflow/tasks/ner/preprocess/conll.py"] == ["preprocess"]
