@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from seqeval.metrics.sequence_labeling import get_entities
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -44,13 +46,6 @@ def detokenize(tokens: list) -> tuple:
     return text, offsets
 
 
-def entities(tags: list) -> list:
-    """(type, first, last) of each entity of IOB2 tags, as seqeval's get_entities reads them."""
-    from seqeval.metrics.sequence_labeling import get_entities
-
-    return get_entities(tags)
-
-
 def documents(path: Path):
     """Yield the doccano record of each document of a CoNLL file."""
     text, spans, doc = "", [], None
@@ -63,7 +58,7 @@ def documents(path: Path):
             text += "\n"
         line, offsets = detokenize(sentence.tokens)
         spans += [[len(text) + offsets[first][0], len(text) + offsets[last][1], label]
-                  for label, first, last in entities(sentence.tags)]
+                  for label, first, last in get_entities(sentence.tags)]  # as seqeval reads IOB2
         text += line
     if doc is not None:
         yield {"text": text, "label": spans}

@@ -220,32 +220,20 @@ def main():
     args = parser.parse_args()
     if args.plot:
         return plot(json.loads(args.output.read_text()), args.plot)
-    results = {"ner": {args.code: {}}, "ner_spans": {args.code: {}}, "classification": {args.code: {}}}
-    for k in [int(x) for x in args.ks.split(",") if x]:
-        folder = args.scratch / f"{args.code}-ner-{k}"
-        shutil.rmtree(folder, ignore_errors=True)
-        print(f"K={k}", file=sys.stderr)
-        size = ner_project(folder, k, args.raw, args.base_model)
-        results["ner"][args.code][str(k)] = {**size, **measure(folder, args)}
-        merge(results, args.output)
-        shutil.rmtree(folder)
-    for k in [int(x) for x in args.span_ks.split(",") if x]:
-        folder = args.scratch / f"{args.code}-spans-{k}"
-        shutil.rmtree(folder, ignore_errors=True)
-        print(f"spans K={k}", file=sys.stderr)
-        size = spans_project(folder, k, args.raw, args.base_model)
-        results["ner_spans"][args.code][str(k)] = {**size, **measure(folder, args)}
-        merge(results, args.output)
-        shutil.rmtree(folder)
-    for n in [int(x) for x in args.reviews.split(",") if x]:
-        folder = args.scratch / f"{args.code}-reviews-{n}"
-        shutil.rmtree(folder, ignore_errors=True)
-        print(f"N={n}", file=sys.stderr)
-        size = reviews_project(folder, n, args.base_model)
-        results["classification"][args.code][str(n)] = {**size, **measure(folder, args)}
-        merge(results, args.output)
-        shutil.rmtree(folder)
-
+    projects = (  # (results key, folder name, sizes, how its scratch project is made)
+        ("ner", "ner", args.ks, lambda folder, k: ner_project(folder, k, args.raw, args.base_model)),
+        ("ner_spans", "spans", args.span_ks, lambda folder, k: spans_project(folder, k, args.raw, args.base_model)),
+        ("classification", "reviews", args.reviews, lambda folder, n: reviews_project(folder, n, args.base_model)))
+    results = {kind: {args.code: {}} for kind, *_ in projects}
+    for kind, name, sizes, make in projects:
+        for n in [int(x) for x in sizes.split(",") if x]:
+            folder = args.scratch / f"{args.code}-{name}-{n}"
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"{name} {n}", file=sys.stderr)
+            size = make(folder, n)
+            results[kind][args.code][str(n)] = {**size, **measure(folder, args)}
+            merge(results, args.output)
+            shutil.rmtree(folder)
 
 if __name__ == "__main__":
     main()
