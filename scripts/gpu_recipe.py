@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from nerflow.data.files import read_json
-from nerflow.params import load_params
+from nerflow.params import check_params, load_params
 from nerflow.paths import BASE_MODEL_DIR, EVALUATED, LABELS_FILE
 from nerflow.tasks import task_part
 from nerflow.training.loop import fine_tune
@@ -61,7 +61,8 @@ def main():
     pad_id = load_tokenizer(args.base_model).pad_token_id
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     for run in read_json(args.sweep):
-        params = {**load_params(run.get("params", "params.yaml")), **run.get("set", {})}
+        params = check_params({**load_params(run.get("params", "params.yaml")), **run.get("set", {})},
+                              f"{args.sweep} run {run['name']}")  # the sweep's values checked as params.yaml's
         task = task_part(params, "train")
         if params["task"] == "ner" and not args.one_decoding:
             params["decodings"] = [True, False]

@@ -16,9 +16,9 @@ PACKAGE = ROOT / "src" / "nerflow"
 spec = importlib.util.spec_from_file_location("reruns", ROOT / "scripts" / "reruns.py")
 reruns = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(reruns)
-# The package's layers, top first: each imports only from layers below it (docs/layout.md); paths.py and
-# params.py, below them all, import nothing of the package.
-RANK = {"stages": 0, "tools": 0, "tasks": 1, "training": 2, "data": 3, "paths": 4, "params": 4}
+# The package's layers, top first: each imports only from layers below it (docs/layout.md); params.py, below them
+# all, imports only paths.py, which imports nothing of the package.
+RANK = {"stages": 0, "tools": 0, "tasks": 1, "training": 2, "data": 3, "params": 4, "paths": 5}
 
 
 def code_deps(stage: dict, values: dict) -> list:

@@ -1,4 +1,5 @@
-"""Stage preprocess end to end (a subprocess in a temp dir holding params.yaml and data/raw), and split_train."""
+"""Stage preprocess end to end (a subprocess in a temp dir holding params.yaml and data/raw), and how train is split
+(plan_split)."""
 
 import json
 from pathlib import Path
@@ -8,7 +9,8 @@ import yaml
 from conftest import data_metrics, fails, project, records, succeeds
 
 from nerflow.tasks.ner.records import Sentence
-from nerflow.data.splits import split_train
+from nerflow.data.splits import document_sizes, plan_split
+from nerflow.paths import SPLITS
 
 DISEASE = Path(__file__).parent / "fixtures" / "disease"  # tab-separated IOB1: index, token, tag, source
 
@@ -106,27 +108,26 @@ def test_only_the_missing_split_is_made(tmp_path):
 
 def test_split_train_by_documents_or_sentences():
     sentences = [Sentence([f"w{i}"], ["O"], doc=i // 3, line=i) for i in range(30)]  # 10 documents of 3
-    split, unit = split_train(sentences, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)
+    sizes = document_sizes([s.doc for s in sentences])
+    owner, unit = plan_split(sizes, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)
+    split = {name: [s for s, o in zip(sentences, owner) if o == name] for name in SPLITS}
     assert unit == "documents" and [len(split[s]) for s in ("train", "dev", "test")] == [21, 6, 3]
-    assert split == split_train(sentences, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)[0]
+    assert owner == plan_split(sizes, ["dev", "test"], {"dev": 0.2, "test": 0.1}, seed=3)[0]
     for part in split.values():  # whole documents in file order
         assert [s.line for s in part] == sorted(s.line for s in part)
         assert all(sum(s.doc == doc for s in part) == 3 for doc in {s.doc for s in part})
     # One document: split by sentences (at least one each).
-    one_doc = [Sentence([f"w{i}"], ["O"], line=i) for i in range(5)]
-    split, unit = split_train(one_doc, ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0)
-    assert unit == "sentences" and [len(p) for p in split.values()] == [1, 1, 3]
+    owner, unit = plan_split(document_sizes([None] * 5), ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0)
+    assert unit == "sentences" and [list(owner).count(s) for s in ("dev", "test", "train")] == [1, 1, 3]
     with pytest.raises(ValueError, match="train has 2 sentences: too few to split off dev and test"):
-        split_train(one_doc[:2], ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0)
+        plan_split(document_sizes([None] * 2), ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=0)
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_uneven_documents_do_not_distort_the_shares(seed):
     """Documents of 100, 5 and 5 sentences: no draw of whole documents gives dev and test a tenth each."""
-    sizes = (100, 5, 5)
-    sentences = [Sentence(["w"], ["O"], doc=d, line=i) for d, size in enumerate(sizes) for i in range(size)]
-    split, unit = split_train(sentences, ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=seed)
-    assert unit == "sentences" and [len(split[s]) for s in ("train", "dev", "test")] == [88, 11, 11]
+    owner, unit = plan_split([100, 5, 5], ["dev", "test"], {"dev": 0.1, "test": 0.1}, seed=seed)
+    assert unit == "sentences" and [list(owner).count(s) for s in ("train", "dev", "test")] == [88, 11, 11]
 
 
 DRUG_DEV = "Aspirin B-DRUG\nhelps O\n\nParis B-LOC\n\nIbuprofen B-DRUG\nand O\nnaproxen B-DRUG\nsodium I-DRUG\n"

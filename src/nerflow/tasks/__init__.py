@@ -15,7 +15,8 @@ imported when a stage asks for it, so that a stage loads only its own part's lib
 
 import importlib
 import re
-from pathlib import Path
+
+from nerflow.params import TASK_NAME, TASKS_DIR, known_tasks
 
 STAGES = ("preprocess", "tokenize", "train", "evaluate", "predict")  # the parts of a task; each a class of that name
 
@@ -24,8 +25,8 @@ def task_part(task, stage: str):
     """The `stage` part of a task (a name, or params naming it in `task`): the class `stage.capitalize()` of module
     nerflow.tasks.<task>.<stage>, made, its `task` set to the name."""
     name = task["task"] if isinstance(task, dict) else task
-    folder = Path(__file__).parent / str(name)
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not (folder / stage).is_dir():
+    folder = TASKS_DIR / str(name)
+    if not isinstance(name, str) or not re.fullmatch(TASK_NAME, name) or not (folder / stage).is_dir():
         raise ValueError(f"task is {name!r}; expected the name of a task package under src/nerflow/tasks with a "
                          f"{stage} part: {', '.join(known_tasks())}")
     module = importlib.import_module(f"nerflow.tasks.{name}.{stage}")
@@ -33,7 +34,3 @@ def task_part(task, stage: str):
     part.task = name
     return part
 
-
-def known_tasks() -> list:
-    """The task packages here, by name."""
-    return sorted(p.name for p in Path(__file__).parent.iterdir() if (p / "records.py").is_file())
