@@ -1,6 +1,7 @@
 """The training loop's choices, for both devices: the CUDA branch is checked here even on a CPU-only machine."""
 
 import random
+import re
 from pathlib import Path
 
 import torch
@@ -75,7 +76,7 @@ def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir)
     assert [v for n, _, v in outcome.history if n == "train/dev_f1"] == [0.2, 0.5, 0.4]
 
 
-def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model_dir):
+def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model_dir, capsys):
     assert planned_epochs({"epochs": 3, "min_steps": 1000}, steps_per_epoch=452) == 3  # CoNLL-2003: as asked
     assert planned_epochs({"epochs": 3, "min_steps": 1000}, steps_per_epoch=63) == 16  # 2,000 sentences
     params = {**PARAMS, "epochs": 1, "min_steps": 100, "patience": 2, "batch_size": 4, "lr": 5e-4}
@@ -83,3 +84,5 @@ def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model
     scores = iter([0.1, 0.3, 0.2, 0.3, 0.9, 0.9])  # best at epoch 2, no better at 3 and 4: stop before epoch 5
     outcome = fit(model, random_windows(), params, 0, lambda m: (next(scores), 1.0), progress=False)
     assert outcome.epoch == 4 and outcome.best_epoch == 2 and list(outcome.score_by_epoch) == [1, 2, 3, 4]
+    assert re.search(r"^train: \d+ epochs, not 1: an epoch is \d+ steps and min_steps is 100 ", capsys.readouterr().out,
+                     re.MULTILINE)  # said once, in the log

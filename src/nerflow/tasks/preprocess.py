@@ -24,7 +24,6 @@ AS_READ = ".as-read"  # train as read, before dev and test are split off it (ins
 class Preprocess:
     task: str  # params' `task` (set by nerflow.tasks.task_part)
     unit: str  # what a record is called in metrics and messages: sentences, examples
-    record_type: type  # the processed record: record_type(**row) and .to_record()
     document_column: str = None  # the stored column naming a record's document, where records have documents
     unknown_labels_hint: str = "Fix the files. Nothing was written."  # how to resolve unknown labels
 

@@ -33,8 +33,8 @@ class Tokenize:
 
     def encode(self, tokenizer, records: list, labels: list, settings: dict, params: dict, split: str,
                first: int) -> tuple:
-        """(windows, their counts for metrics/tokenize.json) of one shard of a split's records, the shard's first
-        record being record `first` of the split."""
+        """(windows, the task's counts of them for metrics/tokenize.json) of one shard of a split's records, the
+        shard's first record being record `first` of the split."""
         raise NotImplementedError
 
     def shards(self, processed: Path, split: str) -> list:
@@ -109,7 +109,9 @@ def encode_shard(job: dict, split: str, index: int, start: int, stop: int) -> di
     with store.SplitWriter(Path(job["out"]) / split / store.part_name(index)) as writer:
         for window in windows:
             writer.add(window)
-    return counts
+    lengths = [len(w["input_ids"]) for w in windows]
+    # pieces: the tokens one pass over the split computes
+    return {**counts, "pieces": sum(lengths), "longest_window": max(lengths, default=0)}
 
 
 def merge_counts(parts: list) -> dict:

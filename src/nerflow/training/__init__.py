@@ -1,5 +1,5 @@
 """The training engine, the same for every task: token-budget batches and their tensors (batching), the fit loop
-with its captured GPU step (loop, captured), the base model, its tokenizer and LoRA (models, lora), resumable
+with its captured GPU step (loop, captured), the base model and its tokenizer (models, tokenizer), full or LoRA tuning (tuning), resumable
 checkpoints (checkpoints), batched prediction (inference), threads, devices and processes (runtime).
 A task hands it windows and a dev scorer; it knows nothing of tasks, DVC or the command line."""
 

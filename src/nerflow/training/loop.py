@@ -68,12 +68,6 @@ def fine_tune(task, params: dict, labels: list, pad_id: int, tokenized: Path, pr
     return model, state
 
 
-def learning_rate(params: dict) -> float:
-    """params `lr`, or `lora_lr` under LoRA: its adapters start at zero and few weights move, so it wants a larger
-    step than full fine-tuning."""
-    return float(params["lora_lr"] if params["tuning"] == "lora" else params["lr"])
-
-
 @dataclass
 class TrainingState:
     """What a run has done and keeps: the best epoch's weights and the curves, as (name, step, value) in logging
@@ -97,7 +91,8 @@ def optimizer_for(model, params: dict, cuda: bool, capturable: bool):
                "weight_decay": float(params["weight_decay"])},
               {"params": [p for n, p in model.named_parameters() if n not in decay and p.requires_grad],
                "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=learning_rate(params), fused=cuda or None, capturable=capturable)
+    return torch.optim.AdamW(groups, lr=tuning_for(params).learning_rate(params), fused=cuda or None,
+                             capturable=capturable)
 
 
 def eager_step(accelerator, model, optimizer, batch: dict, max_grad_norm: float, loss_sum: torch.Tensor, autocast):
@@ -133,6 +128,9 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
     model = accelerator.prepare(model)
     optimizer = optimizer_for(model, params, cuda, capturable=engine.capture)
     epochs = planned_epochs(params, len(loader))
+    if epochs > params["epochs"] and accelerator.is_main_process:
+        print(f"train: {epochs} epochs, not {params['epochs']}: an epoch is {len(loader)} steps and min_steps is "
+              f"{params['min_steps']} (set min_steps: 0 to train exactly epochs; patience may stop it sooner)")
     total = len(loader) * epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, round(float(params["warmup_ratio"]) * total), total)
     loss_sum = torch.zeros((), device=accelerator.device)
@@ -203,14 +201,9 @@ def epoch_batches(sampler, loader, epoch: int):
 
 
 def planned_epochs(params: dict, steps_per_epoch: int) -> int:
-    """params `epochs`, or more on small data: as many as `min_steps` optimizer steps need (said in the log). On
-    2,000 sentences an epoch is about 60 steps, and 3 epochs stopped the model while it was still learning."""
-    epochs, min_steps = params["epochs"], params["min_steps"] or 0
-    needed = math.ceil(min_steps / steps_per_epoch)
-    if needed > epochs:
-        print(f"train: {needed} epochs, not {epochs}: an epoch is {steps_per_epoch} steps and min_steps is {min_steps} "
-              f"(set min_steps: 0 to train exactly epochs; patience may stop it sooner)")
-    return max(epochs, needed)
+    """params `epochs`, or more on small data: as many as `min_steps` optimizer steps need (fit says so in the log).
+    On 2,000 sentences an epoch is about 60 steps, and 3 epochs stopped the model while it was still learning."""
+    return max(params["epochs"], math.ceil((params["min_steps"] or 0) / steps_per_epoch))
 
 
 def stop_early(accelerator, state: TrainingState, patience) -> bool:

@@ -2,7 +2,7 @@
 stage depends on the module it runs (dvc.yaml: src/nerflow/training/tuning/${tuning}.py), so that editing LoRA's code
 does not retrain a fully tuned model.
 
-Each module gives wrap(model, params, head) -> the model as training sees it, merged(model) -> the model to save
+Each module gives learning_rate(params), wrap(model, params, head) -> the model as training sees it, merged(model) -> the model to save
 (a plain transformers model), and parameter_counts(model) -> (trainable, total).
 """
 

@@ -1,6 +1,10 @@
 """Full fine-tuning: every weight of the model is trained, and the model is saved as it is."""
 
 
+def learning_rate(params: dict) -> float:
+    return float(params["lr"])
+
+
 def wrap(model, params: dict, head: list):
     return model
 

@@ -5,6 +5,11 @@ from peft import LoraConfig, TaskType, get_peft_model
 LORA_TASKS = {"ForTokenClassification": TaskType.TOKEN_CLS, "ForSequenceClassification": TaskType.SEQ_CLS}  # by class name
 
 
+def learning_rate(params: dict) -> float:
+    """`lora_lr`: the adapters start at zero and few weights move, so they want a larger step than full tuning."""
+    return float(params["lora_lr"])
+
+
 def wrap(model, params: dict, head: list):
     """`model` wrapped by peft, every weight frozen; trained are low-rank adapters on the `lora_targets` modules
     (rank `lora_rank`, scaled by `lora_alpha` / `lora_rank`, dropout `lora_dropout` on their input) and a copy of

@@ -85,7 +85,6 @@ def read_examples(path: Path, options: "ReadOptions", name: str, counts):
 
 class Preprocess(preprocess.Preprocess):
     unit = UNIT
-    record_type = Example
     unknown_labels_hint = "Fix the files, or leave such rows out with dataset.drop_labels. Nothing was written."
 
     def read_options(self, dataset: dict) -> ReadOptions:

@@ -26,6 +26,4 @@ class Tokenize(tokenize.Tokenize):
     def encode(self, tokenizer, examples: list, labels: list, settings: dict, params: dict, split: str,
                first: int) -> tuple:
         windows = encode(tokenizer, examples, settings["max_length"], {label: i for i, label in enumerate(labels)})
-        return windows, {"examples": len(windows), "truncated": sum(w["truncated"] for w in windows),
-                         "pieces": sum(len(w["input_ids"]) for w in windows),
-                         "longest_window": max((len(w["input_ids"]) for w in windows), default=0)}
+        return windows, {"examples": len(windows), "truncated": sum(w["truncated"] for w in windows)}

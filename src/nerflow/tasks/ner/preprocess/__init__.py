@@ -53,7 +53,6 @@ def read_split_file(path, options: ReadOptions, name: str = None):
 
 class Preprocess(preprocess.Preprocess):
     unit = UNIT
-    record_type = Sentence
     document_column = DOCUMENT_COLUMN
     unknown_labels_hint = "Set dataset.unknown_labels: O to read them as O, or fix the files. Nothing was written."
 

@@ -23,7 +23,7 @@ class Tokenize(tokenize.Tokenize):
         has_documents = any(pc.count_distinct(store.read_split(processed, split).column(DOCUMENT_COLUMN)).as_py() > 1
                             for split in SPLITS)
         context = "document" if params["context"] == "document" and has_documents else "sentence"
-        return {"task": self.task, "max_length": params["max_length"], "window_overlap": params["window_overlap"],
+        return {**super().window_settings(params, processed), "window_overlap": params["window_overlap"],
                 "context": context}
 
     def encode(self, tokenizer, sentences: list, labels: list, settings: dict, params: dict, split: str,
@@ -43,6 +43,4 @@ class Tokenize(tokenize.Tokenize):
             "sentences": len(sentences),
             "windows": len(windows),
             "windowed_sentences": sum(n > 1 for n in windows_per_sentence),
-            "pieces": sum(len(w["input_ids"]) for w in windows),  # the tokens one pass over the split computes
-            "longest_window": max((len(w["input_ids"]) for w in windows), default=0),
         }

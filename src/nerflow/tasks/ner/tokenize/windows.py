@@ -12,7 +12,7 @@ the words just before and after them as unowned context. Owned words are still e
 exactly one window, and no window reaches into another document.
 
 Words come pre-split (`is_split_into_words=True`), so tokenizers that mark a word start by the space before it
-need `add_prefix_space` (nerflow.training.models.load_tokenizer sets it).
+need `add_prefix_space` (nerflow.training.tokenizer.load_tokenizer sets it).
 """
 
 from bisect import bisect_right
