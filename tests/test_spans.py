@@ -184,3 +184,58 @@ def test_preprocess_counts_texts_and_spans_and_stops_on_unknown_dev_labels(tmp_p
     stored = records(folder, "dev")
     assert stored[0]["text"] == "Bonn is small. Cook left." and "text" not in stored[1]
     assert (stored[1]["starts"], stored[1]["ends"]) == ([15, 20, 24], [19, 24, 25])
+
+
+def test_a_control_with_a_bad_span_and_spans_of_other_controls_are_errors_not_lost(tmp_path):
+    text = "Tim Cook met Angela Merkel."
+    minimal = [{"id": 3, "text": text, "label": [{"start": 0, "end": 8, "text": "Tim Cook", "labels": ["PER"]},
+                                                  {"start": 13, "text": "Angela Merkel", "labels": ["PER"]}]}]
+    assert "min.json:record 1: offsets 13, None: expected whole numbers" in error_of(write(tmp_path, "min.json", minimal))
+    html = [{"data": {"text": text}, "annotations": [{"result": [
+        {"type": "hypertextlabels", "value": {"start": "/p[1]", "end": "/p[1]", "startOffset": 0, "endOffset": 8,
+                                              "hypertextlabels": ["PER"]}},
+        {"type": "choices", "value": {"choices": ["news"]}}]}]}]
+    assert "html.json:record 1: results of type hypertextlabels: nerflow reads <Labels> over <Text>" in error_of(
+        write(tmp_path, "html.json", html))
+
+
+def test_brat_annotations_without_their_text_are_an_error(tmp_path):
+    folder = tmp_path / "brat"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Tim Cook spoke.\n")
+    (folder / "a.ann").write_text("T1\tPER 0 8\tTim Cook\n")
+    (folder / "b.ann").write_text("T1\tPER 0 3\tAna\n")  # its b.txt left out of the export
+    assert f"{folder}/b.ann: annotations without their text: b.txt is missing" in error_of(folder)
+
+
+def test_spans_go_back_to_their_own_text_in_the_unit_they_came_in(tmp_path):
+    import torch
+
+    from nerflow.tasks.ner.evaluate import DocumentSpans
+    from nerflow.tasks.ner.records import Sentence
+
+    labels = ["O", "B-PER", "I-PER"]
+
+    def sentence(doc, tokens, starts, tags, text=None, shape="doccano", unit="utf16", fields=None):
+        source = json.dumps({"shape": shape, "unit": unit, "fields": fields or {}}) if text is not None else None
+        return Sentence(tokens, tags, doc, 1, starts=starts, ends=[s + len(t) for s, t in zip(starts, tokens)],
+                        text=text, source=source)
+
+    def scores(tags):
+        return torch.log(torch.tensor([[0.9 if labels[i] == tag else 0.05 for i in range(3)] for tag in tags]))
+
+    # Split off by sentences: doc 0's first sentence (with the text) is in train, its second here; doc 1 whole.
+    # doc 1 was read with offsets: codepoints and goes back so; doc 2 is a BRAT file whose name holds dots.
+    here = [sentence(0, ["Ana", "left"], [20, 24], ["B-PER", "O"]),
+            sentence(1, ["😀", "Ana", "Silva"], [0, 2, 6], ["O", "B-PER", "I-PER"], text="😀 Ana Silva", unit="codepoints"),
+            sentence(2, ["Ana"], [0], ["B-PER"], text="Ana", shape="brat", fields={"file": "PMC1.v2"}),
+            sentence(3, ["Tim"], [0], ["B-PER"], text="Tim", shape="brat", fields={"file": "PMC1.v3"})]
+    spans = DocumentSpans(tmp_path, "dev", "models/finetuned", labels)
+    spans.add(here, [s.tags for s in here], [scores(s.tags) for s in here])
+    result = spans.close()
+    assert result["gold"] == result["correct"] == 4 and result["texts_not_written"] == 1
+    (record,) = [json.loads(line) for line in (tmp_path / "dev.doccano.jsonl").read_text().splitlines()]
+    assert record["text"] == "😀 Ana Silva" and record["label"] == record["gold"] == [[2, 11, "PER"]]
+    written = tmp_path / "dev.brat" / "predicted"
+    assert sorted(p.name for p in written.iterdir()) == ["PMC1.v2.ann", "PMC1.v2.txt", "PMC1.v3.ann", "PMC1.v3.txt"]
+    assert (written / "PMC1.v3.ann").read_text() == "T1\tPER 0 3\tTim\n"

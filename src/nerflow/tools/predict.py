@@ -43,7 +43,6 @@ EARLIER_TASKS = {"text-classification": {"task": "classification", "pair": False
 def load(path, device=None, batch_size: int = 32):
     """The predictor of a saved model folder (as the train stage writes models/finetuned), for the task its
     nerflow.json names (a folder without one is NER's); CUDA if available."""
-    from nerflow.data.files import sha256_of
     from nerflow.tasks import task_part
     from nerflow.training.runtime import default_device
     from nerflow.training.tokenizer import load_tokenizer
@@ -51,9 +50,6 @@ def load(path, device=None, batch_size: int = 32):
     settings_file = Path(path) / MODEL_SETTINGS
     settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
     settings = {**settings, **EARLIER_TASKS.get(settings.get("task"), {})}
-    weights = Path(path) / "model.safetensors"  # which model predicted, for the tools' pre-annotations
-    settings["model_version"] = f"nerflow {Path(path).name} {sha256_of(weights)[:12]}" if weights.is_file() else \
-        f"nerflow {Path(path).name}"
     task = task_part(settings.get("task", "ner"), "predict")
     tokenizer = load_tokenizer(path)
     with no_progress_bars():

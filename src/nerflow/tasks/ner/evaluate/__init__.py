@@ -76,14 +76,21 @@ class Evaluate(evaluate.Evaluate):
 
 class DocumentSpans:
     """The entities of a split read from span files, as character spans: scored by exact span and type, and
-    written back in the shape each text came in (exports.SpanExport), a document at a time."""
+    written back in the shape each text came in (exports.SpanExport), a document at a time.
+
+    A text's first sentence carries the text. Where dev or test was split off train by sentences (too few texts
+    to split whole), a split may hold later sentences of a text whose first sentence is in train: they are scored,
+    but their text is not here to write back; they are counted (`texts_not_written`). A text whose first sentence
+    is here is written whole, with the spans of its sentences that are here."""
 
     def __init__(self, predictions: Path, split: str, model_version: str, labels: list):
         from nerflow.tasks.ner.evaluate.exports import SpanExport
 
         self.export, self.index = SpanExport(predictions, split, model_version), {l: i for i, l in enumerate(labels)}
         self.gold, self.predicted = set(), set()  # (document, start, end, type)
-        self.document = None  # [text, source, gold spans, predicted spans] of the document being read
+        self.doc = None  # the document being read
+        self.document = None  # its [text, source, gold spans, predicted spans], None if its text is not here
+        self.not_written = 0
 
     def add(self, sentences: list, tags: list, scores: list) -> None:
         from nerflow.tasks.ner.evaluate.exports import entity_spans
@@ -92,11 +99,14 @@ class DocumentSpans:
             chosen = log_probabilities[list(range(len(predicted))), [self.index[t] for t in predicted]].exp().tolist()
             gold = entity_spans(sentence.tags, sentence.starts, sentence.ends)
             found = entity_spans(predicted, sentence.starts, sentence.ends, chosen)
-            if sentence.text is not None:  # a text's first sentence
+            if sentence.doc != self.doc:
                 self._write()
-                self.document = [sentence.text, sentence.source, [], []]
-            self.document[2] += gold
-            self.document[3] += found
+                self.doc = sentence.doc
+                self.document = [sentence.text, sentence.source, [], []] if sentence.text is not None else None
+                self.not_written += self.document is None
+            if self.document is not None:
+                self.document[2] += gold
+                self.document[3] += found
             self.gold |= {(sentence.doc, s["start"], s["end"], s["label"]) for s in gold}
             self.predicted |= {(sentence.doc, s["start"], s["end"], s["label"]) for s in found}
 
@@ -113,8 +123,9 @@ class DocumentSpans:
         precision = correct / len(self.predicted) if self.predicted else 0.0
         recall = correct / len(self.gold) if self.gold else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"precision": precision, "recall": recall, "f1": f1, "gold": len(self.gold),
-                "predicted": len(self.predicted), "correct": correct}
+        scores = {"precision": precision, "recall": recall, "f1": f1, "gold": len(self.gold),
+                  "predicted": len(self.predicted), "correct": correct}
+        return {**scores, "texts_not_written": self.not_written} if self.not_written else scores
 
 
 def in_scheme(tags: list, scheme: str) -> list:

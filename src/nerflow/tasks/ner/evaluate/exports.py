@@ -3,7 +3,8 @@ each split read from span files back in the shape it came in, gold beside predic
 (SpanExport); `nerflow predict --format` writes the tools' pre-annotation imports (record_in).
 
 Offsets are Python's code points inside nerflow; each tool gets its own unit: doccano the browser's UTF-16 code
-units, Label Studio, Prodigy/spaCy and BRAT code points.
+units (or code points, where its files were read so: dataset.spans.offsets), Label Studio, Prodigy/spaCy and BRAT
+code points.
 
   doccano      {"text", "label": [[start, end, "TYPE"], ...]} a line; evaluate adds "gold" beside the predicted
                "label" (doccano shows it as metadata)
@@ -16,11 +17,15 @@ units, Label Studio, Prodigy/spaCy and BRAT code points.
 """
 
 import json
+import re
+from itertools import accumulate
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
 
-FORMATS = ("labelstudio", "doccano", "spans")  # what `nerflow predict --format` writes besides its own JSON lines
+from nerflow.data.files import sha256_of
+
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # characters JavaScript counts as two UTF-16 code units
 SUFFIXES = {"doccano": ".doccano.jsonl", "labelstudio": ".labelstudio.json", "prodigy": ".prodigy.jsonl",
             "brat": ".brat"}
 
@@ -37,16 +42,27 @@ def entity_spans(tags: list, starts: list, ends: list, scores: list = None) -> l
     return found
 
 
-def utf16(text: str, offset: int) -> int:
-    """The UTF-16 code unit offset of a code point offset (JavaScript's, doccano's)."""
-    return offset + sum(1 for character in text[:offset] if ord(character) > 0xFFFF)
+def model_version(folder) -> str:
+    """Which model predicted, for Label Studio's pre-annotations: the model folder's name and the start of its
+    weights' sha256."""
+    weights = Path(folder) / "model.safetensors"
+    return f"nerflow {Path(folder).name}" + (f" {sha256_of(weights)[:12]}" if weights.is_file() else "")
 
 
-def doccano(text: str, spans: list, fields: dict = None, gold: list = None) -> dict:
-    record = {**(fields or {}), "text": text, "label": [[utf16(text, s["start"]), utf16(text, s["end"]), s["label"]]
-                                                       for s in spans]}
+def utf16_offsets(text: str):
+    """code point offset -> UTF-16 code unit offset (JavaScript's, doccano's) in `text`; the table built once a
+    text, and only for a text with a character outside the Basic Multilingual Plane."""
+    if not ASTRAL.search(text):
+        return lambda offset: offset
+    return list(accumulate((2 if ord(character) > 0xFFFF else 1 for character in text), initial=0)).__getitem__
+
+
+def doccano(text: str, spans: list, fields: dict = None, gold: list = None, unit: str = "utf16") -> dict:
+    """A doccano record, its offsets in `unit` (utf16, as doccano stores them, or codepoints)."""
+    at = utf16_offsets(text) if unit == "utf16" else (lambda offset: offset)
+    record = {**(fields or {}), "text": text, "label": [[at(s["start"]), at(s["end"]), s["label"]] for s in spans]}
     if gold is not None:
-        record["gold"] = [[utf16(text, s["start"]), utf16(text, s["end"]), s["label"]] for s in gold]
+        record["gold"] = [[at(s["start"]), at(s["end"]), s["label"]] for s in gold]
     return record
 
 
@@ -110,18 +126,20 @@ class SpanExport:
         shape, fields = record["shape"], record["fields"]
         if shape == "brat":
             for collection, spans in (("predicted", predicted), ("gold", gold)):
-                base = self.folder / f"{self.split}.brat" / collection / fields["file"]
+                base = self.folder / f"{self.split}.brat" / collection / fields["file"]  # a name may hold dots
                 base.parent.mkdir(parents=True, exist_ok=True)
-                base.with_suffix(".txt").write_bytes(text.encode("utf-8"))
-                base.with_suffix(".ann").write_bytes(brat_ann(text, spans).encode("utf-8"))
+                Path(f"{base}.txt").write_bytes(text.encode("utf-8"))
+                Path(f"{base}.ann").write_bytes(brat_ann(text, spans).encode("utf-8"))
             return
         out = self._file(shape)
         if shape == "labelstudio":
             out.write(("[\n" if not self.written[shape] else ",\n")
                       + json.dumps(labelstudio(text, predicted, self.model_version, fields, gold), ensure_ascii=False))
+        elif shape == "doccano":
+            out.write(json.dumps(doccano(text, predicted, fields, gold, record.get("unit", "utf16")),
+                                 ensure_ascii=False) + "\n")
         else:
-            writer = doccano if shape == "doccano" else prodigy
-            out.write(json.dumps(writer(text, predicted, fields, gold), ensure_ascii=False) + "\n")
+            out.write(json.dumps(prodigy(text, predicted, fields, gold), ensure_ascii=False) + "\n")
         self.written[shape] += 1
 
     def _file(self, shape: str):

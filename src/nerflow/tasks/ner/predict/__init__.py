@@ -15,6 +15,7 @@ probability of the word's predicted tag.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from nerflow.tasks import predict
 from nerflow.tasks.ner.tokenize.windows import CONTEXTS, encode
@@ -25,7 +26,7 @@ from nerflow.tasks.ner.train.scoring import predict_word_scores
 # What a model folder without nerflow.json was trained and decoded with (folders written before it existed); a
 # Tagger made without settings reads text the same way.
 UNSET_SETTINGS = {"max_length": 128, "window_overlap": 32, "context": "sentence", "constrained_decoding": False,
-                  "language": "en", "model_version": "nerflow"}
+                  "language": "en"}
 
 
 class Predict(predict.Predict):
@@ -44,16 +45,13 @@ class TaggedWord:
 
 
 def entities_from_words(text: str, words: list) -> list:
-    """Entity dicts from IOB2-tagged words, grouped by seqeval (as evaluation scores them: an I-X after O or after
-    another type starts an entity)."""
-    from seqeval.metrics.sequence_labeling import get_entities
+    """Entity dicts from IOB2-tagged words, as evaluation reads them (exports.entity_spans), with their text."""
+    from nerflow.tasks.ner.evaluate.exports import entity_spans  # here: seqeval imports scikit-learn
 
-    return [
-        {"label": label, "start": words[first].start, "end": words[last].end,
-         "text": text[words[first].start:words[last].end],
-         "score": round(sum(w.score for w in words[first:last + 1]) / (last + 1 - first), 4)}
-        for label, first, last in get_entities([w.tag for w in words])
-    ]
+    return [{"label": s["label"], "start": s["start"], "end": s["end"], "text": text[s["start"]:s["end"]],
+             "score": s["score"]}
+            for s in entity_spans([w.tag for w in words], [w.start for w in words], [w.end for w in words],
+                                  [w.score for w in words])]
 
 
 class Tagger:
@@ -70,8 +68,14 @@ class Tagger:
         self.max_length = min(settings["max_length"], tokenizer.model_max_length)  # never past the position embeddings
         self.window_overlap, self.context = settings["window_overlap"], settings["context"]
         self.constrained, self.language = settings["constrained_decoding"], settings["language"]
-        self.model_version = settings["model_version"]
         self.labels = [model.config.id2label[i] for i in range(len(model.config.id2label))]
+
+    @cached_property
+    def model_version(self) -> str:
+        """Which model predicts, for Label Studio's pre-annotations (its weights hashed when first asked)."""
+        from nerflow.tasks.ner.evaluate.exports import model_version
+
+        return model_version(self.model.name_or_path)
 
     def tag_words(self, texts: list, progress: bool = False) -> list:
         """For each text, its words (split as span files are: nerflow.tasks.ner.preprocess.text) as TaggedWords,
@@ -115,6 +119,7 @@ class Tagger:
         found = self([r["text"] for r in records], progress=True)
         if fmt == "entities":
             return [{**record, "entities": entities} for record, entities in zip(records, found)]
+        version = self.model_version if fmt == "labelstudio" else None
         return [record_in(fmt, record["text"], [{k: e[k] for k in ("start", "end", "label", "score")} for e in entities],
-                          self.model_version, {k: v for k, v in record.items() if k != "text"})
+                          version, {k: v for k, v in record.items() if k != "text"})
                 for record, entities in zip(records, found)]

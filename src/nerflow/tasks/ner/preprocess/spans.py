@@ -46,6 +46,9 @@ from nerflow.tasks.ner.preprocess.text import split_sentences
 from nerflow.tasks.ner.records import Sentence
 
 SHAPES = ("doccano", "labelstudio", "prodigy", "brat")
+# The unit each tool's offsets are in (offsets: auto); Label Studio's is read from each span's value.text.
+TOOL_UNITS = {"doccano": "utf16", "prodigy": "codepoints", "brat": "codepoints"}
+SPAN_KEYS = {"start", "end", "labels"}  # what marks a JSON-MIN record's list as a control's spans
 LABEL = re.compile(r"\S+")  # a span's type: a name without spaces
 ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # characters JavaScript counts as two UTF-16 code units
 REJECTED = "rejected"  # what a reader yields for a record it drops as a rejected or cancelled annotation
@@ -67,6 +70,10 @@ class SpanOptions:
     rejected: str = "drop"  # drop, error
     language: str = "en"
 
+    def unit_of(self, shape: str) -> str:
+        """The unit of the offsets of a file of `shape` (doccano, prodigy, brat)."""
+        return TOOL_UNITS[shape] if self.offsets == "auto" else self.offsets
+
 
 @dataclass
 class Annotated:
@@ -77,6 +84,7 @@ class Annotated:
     line: object  # where the record is: its line (JSON lines), ":record N" (a JSON list), "/name.txt" (BRAT)
     shape: str
     fields: dict = field(default_factory=dict)  # the record's other fields, passed through to predictions
+    unit: str = "codepoints"  # the unit its offsets were in, for writing predictions back in it
 
 
 @dataclass
@@ -209,10 +217,9 @@ def doccano(record: dict, line: int, options: SpanOptions, spans: SpanCounts) ->
             raise SpanError("bad span", '"label" must be a list of [start, end, "TYPE"] (a list of labels is a '
                                         "text classification export, not sequence labelling)")
         found = [tuple(i) for i in items]
-    unit = "utf16" if options.offsets == "auto" else options.offsets  # the browser's offsets
-    units = Units(text)
+    unit, units = options.unit_of("doccano"), Units(text)
     checked = [checked_span(units, start, end, label, unit, spans) for start, end, label in found]
-    return Annotated(text, checked, line, "doccano", passed_through(record, "doccano"))
+    return Annotated(text, checked, line, "doccano", passed_through(record, "doccano"), unit)
 
 
 def prodigy(record: dict, line: int, options: SpanOptions, spans: SpanCounts):
@@ -225,17 +232,17 @@ def prodigy(record: dict, line: int, options: SpanOptions, spans: SpanCounts):
     items = record["spans"]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise SpanError("bad span", '"spans" must be a list of {"start", "end", "label"}')
-    unit = "codepoints" if options.offsets == "auto" else options.offsets
-    units = Units(text)
+    unit, units = options.unit_of("prodigy"), Units(text)
     checked = [checked_span(units, i.get("start"), i.get("end"), i.get("label"), unit, spans) for i in items]
-    return Annotated(text, checked, line, "prodigy", passed_through(record, "prodigy"))
+    return Annotated(text, checked, line, "prodigy", passed_through(record, "prodigy"), unit)
 
 
 def labelstudio(task: dict, line: int, options: SpanOptions, spans: SpanCounts):
     """A task of Label Studio's JSON export, or a record of its JSON-MIN export."""
     if "annotations" not in task and "data" not in task:  # JSON-MIN: the data's keys and one key per control
+        # A control's value: a list of span objects (a bad one among them is an error, not a field to pass through).
         controls = [key for key, value in task.items() if isinstance(value, list) and value
-                    and all(isinstance(v, dict) and {"start", "end"} <= v.keys() for v in value)]
+                    and all(isinstance(v, dict) for v in value) and any(SPAN_KEYS & v.keys() for v in value)]
         text = text_of(task, "text")
         items = [item for key in controls for item in task[key]]
         fields = {key: value for key, value in task.items() if key not in controls}
@@ -257,7 +264,13 @@ def labelstudio(task: dict, line: int, options: SpanOptions, spans: SpanCounts):
                                         "drop to leave such tasks out")
         return REJECTED
     spans.annotations_ignored += len(usable) - 1
-    results = [r for r in usable[0].get("result", []) if isinstance(r, dict) and r.get("type", "labels") == "labels"]
+    results = [r for r in usable[0].get("result", []) if isinstance(r, dict)]
+    other = sorted({r["type"] for r in results if str(r.get("type", "labels")).endswith("labels")} - {"labels"})
+    if other:  # spans over HTML, paragraphs, images...: their offsets are not a text's characters
+        raise SpanError("bad span", f"results of type {', '.join(other)}: nerflow reads <Labels> over <Text> "
+                                    "(type labels); export a project labelled that way")
+    # Choices, text areas, relations and the like: about the text or its spans, not spans.
+    results = [r for r in results if r.get("type", "labels") == "labels"]
     fields = {key: value for key, value in task.items() if key not in ANNOTATION_KEYS["labelstudio"]}
     if results:  # the control names, to write predictions the same labelling config shows
         fields["controls"] = [results[0].get("from_name", "label"), results[0].get("to_name", "text")]
@@ -310,6 +323,10 @@ def brat_texts(folder, options: SpanOptions, name: str, problems: list, spans: S
             except SpanError as error:
                 problems.append((f"/{ann.relative_to(folder).as_posix()}:{number}", error.kind, str(error)))
         yield Annotated(text, [s for s in found if s is not None], f"/{where}", "brat", {"file": where.removesuffix(".txt")})
+    for ann in sorted(folder.rglob("*.ann")):
+        if not ann.with_suffix(".txt").is_file():
+            problems.append((f"/{ann.relative_to(folder).as_posix()}", "no text", "annotations without their text: "
+                             f"{ann.with_suffix('.txt').name} is missing"))
     if not texts:
         problems.append(("", "empty folder", "no .txt files: a BRAT folder holds name.txt and name.ann pairs"))
 
@@ -331,8 +348,8 @@ def brat_span(units: "Units", line: str, options: SpanOptions, spans: SpanCounts
         start, end = (int(x) for x in offsets.split())
     except ValueError:
         raise SpanError("bad span", f"offsets {offsets!r}: expected two whole numbers") from None
-    unit = "codepoints" if options.offsets == "auto" else options.offsets
-    return checked_span(units, start, end, label, unit, spans, mention=parts[2] if len(parts) > 2 else None)
+    return checked_span(units, start, end, label, options.unit_of("brat"), spans,
+                        mention=parts[2] if len(parts) > 2 else None)
 
 
 # --- one span, checked ---------------------------------------------------------------------------------------
@@ -483,5 +500,6 @@ def to_sentences(record: Annotated, options: SpanOptions, doc: int, problems: li
                                   record.line, starts=starts[a:b], ends=ends[a:b], token_lines=[record.line] * (b - a)))
     if found:
         found[0].text = record.text
-        found[0].source = json.dumps({"shape": record.shape, "fields": record.fields}, ensure_ascii=False)
+        found[0].source = json.dumps({"shape": record.shape, "unit": record.unit, "fields": record.fields},
+                                     ensure_ascii=False)
     return found
