@@ -4,8 +4,9 @@ src/nerflow, the stages an edit to it reruns, for the NER default (params.yaml) 
     python scripts/reruns.py      # after adding, moving or splitting a module; the tests check the table is current
 
 A stage runs its module, what that imports (anywhere in a file: imports inside functions count), and the two
-modules imported by name: the part of params' `task` the stage asks the registry for (nerflow.tasks.task_part) and
-the module of params' `tuning` (nerflow.training.tuning.tuning_for). tests/test_dvc_yaml.py checks dvc.yaml's deps
+kinds of module imported by name: the part of params' `task` that each task_part(..., "<part>") call it runs asks
+for (nerflow.tasks.task_part), and the module of params' `tuning` (nerflow.training.tuning.tuning_for). The package
+imports by absolute name only, and names its parts as literals, so that this reading of the code sees them all. tests/test_dvc_yaml.py checks dvc.yaml's deps
 against it; tests/test_reruns.py checks `dvc status` against the table.
 """
 
@@ -25,17 +26,23 @@ COLUMNS = (("NER (params.yaml)", "ner", "full"), ("classification (examples/)", 
 BEGIN, END = "<!-- table: scripts/reruns.py -->", "<!-- end of table -->"
 
 
-def direct_imports(path: Path, stage: str = None, task: str = None, tuning: str = None) -> set:
-    """The nerflow modules `path` imports (anywhere in it), as module names. The two imports made by name: the task
-    registry imports the part of `task` that `stage` asks for, the tuning registry the module of `tuning`."""
+def direct_imports(path: Path, task: str = None, tuning: str = None) -> set:
+    """The nerflow modules `path` imports (anywhere in it), as module names. The imports made by name: a call
+    task_part(..., "<part>") imports that part of `task`; the tuning registry imports the module of `tuning`."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "nerflow":
-            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                raise ValueError(f"{path}:{node.lineno}: a relative import; the package imports by absolute name")
+            if node.module.split(".")[0] == "nerflow":
+                names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
         elif isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names if alias.name.split(".")[0] == "nerflow"}
-    if path == PACKAGE / "tasks" / "__init__.py" and task:
-        names.add(f"nerflow.tasks.{task}.{stage}")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "task_part" and task:
+            part = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(part, ast.Constant) and isinstance(part.value, str)):
+                raise ValueError(f"{path}:{node.lineno}: task_part's part is not a literal; name it")
+            names.add(f"nerflow.tasks.{task}.{part.value}")
     if path == PACKAGE / "training" / "tuning" / "__init__.py" and tuning:
         names.add(f"nerflow.training.tuning.{tuning}")
     return names
@@ -55,7 +62,7 @@ def runs(stage: str, task: str, tuning: str) -> set:
     start = PACKAGE / "stages" / f"{stage}.py"
     found, todo = {start}, [start]
     while todo:
-        for name in direct_imports(todo.pop(), stage, task, tuning):
+        for name in direct_imports(todo.pop(), task, tuning):
             for path in module_files(name):
                 if path not in found:
                     found.add(path)
