@@ -94,6 +94,7 @@ BAD = {
     "dataset.spans.overlapping": ["keep"],
     "dataset.spans.discontinuous": [True],
     "dataset.spans.rejected": ["keep"],
+    "dataset.spans.text_key": ["", 3],
     "dataset.language": ["English", "", None],
     "dataset.quoting": ["csv"],
     "dataset.scheme": ["bio"],

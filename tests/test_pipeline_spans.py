@@ -17,8 +17,17 @@ pytestmark = pytest.mark.slow  # each runs the five stages
 SPANS = FIXTURES / "spans"
 FILES = {"doccano": {s: f"fixture/{s}.jsonl" for s in ("train", "dev", "test")},
          "labelstudio": {s: f"fixture/{s}.json" for s in ("train", "dev", "test")},
+         "labelstudio_min": {s: f"fixture/{s}.json" for s in ("train", "dev", "test")},
+         "prodigy": {s: f"fixture/{s}.jsonl" for s in ("train", "dev", "test")},
          "brat": {s: f"fixture/{s}" for s in ("train", "dev", "test")}}
-EXPORT = {"doccano": "test.doccano.jsonl", "labelstudio": "test.labelstudio.json", "brat": "test.brat/predicted"}
+EXPORT = {"doccano": "test.doccano.jsonl", "labelstudio": "test.labelstudio.json",
+          "labelstudio_min": "test.labelstudio.json", "prodigy": "test.prodigy.jsonl", "brat": "test.brat/predicted"}
+# What each export of the same 13 notes holds besides their 12 annotated texts: Label Studio's JSON a cancelled task;
+# its JSON-MIN (one record an annotation, "Medical Condition" for DISEASE) a second, older annotation of a task and
+# a task no one annotated; Prodigy a rejected answer.
+RECORDS = {"doccano": 12, "labelstudio": 13, "labelstudio_min": 14, "prodigy": 13, "brat": 12}
+DROPPED = {"doccano": {}, "labelstudio": {"rejected": 1}, "labelstudio_min": {"other_annotation": 1, "unannotated": 1},
+           "prodigy": {"rejected": 1}, "brat": {}}
 
 
 def spans_of(path, **options) -> list:
@@ -36,7 +45,7 @@ def spans_of(path, **options) -> list:
     return found
 
 
-@pytest.mark.parametrize("shape", ["doccano", "labelstudio", "brat"])
+@pytest.mark.parametrize("shape", list(FILES))
 def test_a_tools_export_runs_through_every_stage(tmp_path, tiny_model_dir, shape):
     env = make_project(tmp_path, SPANS / shape, tiny_model_dir, format="spans", files=FILES[shape],
                        top={"epochs": 3})
@@ -44,8 +53,7 @@ def test_a_tools_export_runs_through_every_stage(tmp_path, tiny_model_dir, shape
     data = json.loads((tmp_path / "metrics/data.json").read_text())
     assert data["train"]["texts"] == 12 and data["train"]["spans"]["trimmed"] == 1
     assert data["train"]["spans"]["read"] == data["train"]["spans"]["kept"] == 34
-    assert data["train"]["records"] == 12 + (shape == "labelstudio")  # its cancelled task: dropped, counted
-    assert data["train"]["dropped"] == ({"rejected": 1} if shape == "labelstudio" else {})
+    assert data["train"]["records"] == RECORDS[shape] and data["train"]["dropped"] == DROPPED[shape]
     scores = json.loads((tmp_path / "metrics/eval.json").read_text())
     for split in ("dev", "test"):
         by_span = scores[split]["char_spans"]
@@ -58,7 +66,7 @@ def test_a_tools_export_runs_through_every_stage(tmp_path, tiny_model_dir, shape
     predicted = sum(line.split()[-1].startswith("B-") for line in (tmp_path / "data/predictions/test.conll")
                     .read_text().splitlines() if line and not line.startswith("-DOCSTART-"))
     gold = spans_of(SPANS / shape / FILES[shape]["test"][8:])
-    if shape == "labelstudio":  # gold as the tasks' annotations, predictions beside them, in one file
+    if shape.startswith("labelstudio"):  # gold as the tasks' annotations, predictions beside them, in one file
         assert spans_of(exported) == gold  # read back as input: the annotations, the same spans
         tasks = json.loads(exported.read_text())
         assert tasks[0]["predictions"][0]["model_version"] == "models/finetuned"
@@ -71,6 +79,45 @@ def test_a_tools_export_runs_through_every_stage(tmp_path, tiny_model_dir, shape
         back = spans_of(exported)
         assert [text for text, _ in back] == [text for text, _ in gold]
         assert sum(len(spans) for _, spans in back) == predicted
+    if shape == "labelstudio_min":
+        assert "Medical Condition" in data["train"]["entities"]  # a type with a space, as Label Studio allows
+        assert_label_studio_round_trip(tmp_path, env)
+
+
+LABEL_CONFIG = """<View>
+  <Labels name="ents" toName="note">
+    <Label value="PER"/><Label value="LOC"/><Label value="Medical Condition"/>
+  </Labels>
+  <Text name="note" value="$body"/>
+</View>"""
+
+
+def assert_label_studio_round_trip(folder, env):
+    """A Label Studio project's tasks (its own control, object and data key) pre-annotated by `nerflow predict
+    --label-config`, accepted as annotations, read back by preprocess: the entities predict gave, of the config's
+    types; the types the config lacks left out and counted."""
+    texts = ["Angela Merkel visited Paris.", "Doctors in Lagos treated HIV-1 patients with zidovudine at the WHO."]
+    (folder / "tasks.json").write_text(json.dumps([{"id": 7 + i, "data": {"body": t, "ward": "B"}}
+                                                   for i, t in enumerate(texts)]))
+    (folder / "config.xml").write_text(LABEL_CONFIG)
+    (folder / "in.txt").write_text("\n".join(texts) + "\n")
+    entities = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", "--file", "in.txt"],
+                   folder, env)
+    found = [[(e["start"], e["end"], e["label"]) for e in json.loads(line)["entities"]]
+             for line in entities.stdout.splitlines()]
+    result = run([sys.executable, "-m", "nerflow.tools.cli", "predict", "models/finetuned", "--file", "tasks.json",
+                  "--label-config", "config.xml", "--format", "labelstudio", "--output", "out.json"], folder, env)
+    kept = [[span for span in spans if span[2] in ("PER", "LOC", "Medical Condition")] for spans in found]
+    left_out = sum(len(spans) for spans in found) - sum(len(spans) for spans in kept)
+    assert (f"left out {left_out} entities" in result.stderr) == (left_out > 0)
+    tasks = json.loads((folder / "out.json").read_text())
+    assert [(t["id"], t["data"]) for t in tasks] == [(7 + i, {"body": t, "ward": "B"}) for i, t in enumerate(texts)]
+    results = [r for t in tasks for r in t["predictions"][0]["result"]]
+    assert all((r["from_name"], r["to_name"], r["type"]) == ("ents", "note", "labels") for r in results)
+    for task in tasks:  # accepted in the tool: the predictions become the annotation
+        task["annotations"] = [{"result": task.pop("predictions")[0]["result"]}]
+    (folder / "accepted.json").write_text(json.dumps(tasks))
+    assert [spans for _, spans in spans_of(folder / "accepted.json", text_key="body")] == kept
 
 
 def test_predict_writes_the_tools_imports_and_they_read_back_the_same(tmp_path, tiny_model_dir):

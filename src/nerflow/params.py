@@ -115,6 +115,9 @@ class SpanFiles(Block):
     rejected: Literal["drop", "error"] = param(
         "drop", "A cancelled Label Studio annotation, a rejected or ignored Prodigy answer: `drop` its record, "
         "counted, or `error`.")
+    text_key: Text = param(
+        "text", "Label Studio: the key of the task's data holding the text, the `value=\"$text\"` of the labelling "
+        "config's `<Text>` tag.")
 
 
 class HfSource(Block):

@@ -13,6 +13,7 @@ with character offsets (nerflow.tasks.ner.predict.Tagger) or a label and its pro
 
 import argparse
 import contextlib
+import io
 import json
 import sys
 from pathlib import Path
@@ -89,39 +90,85 @@ def read_records(binary_lines, name: str, jsonl: bool) -> list:
     return records
 
 
-def read_input(args) -> list:
+def read_tasks(data: bytes, name: str, data_key: str) -> tuple:
+    """A Label Studio task list (a JSON list of tasks {"data": {...}}, or of data objects, as Label Studio imports
+    them): (a record {"text", the data's other keys} for each task, the tasks)."""
+    try:
+        tasks = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{name}: not a JSON list of Label Studio tasks ({error})") from None
+    if not isinstance(tasks, list):
+        raise InputError(f"{name}: not a JSON list of Label Studio tasks")
+    records = []
+    for number, task in enumerate(tasks, 1):
+        data = task.get("data", task) if isinstance(task, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get(data_key), str):
+            raise InputError(f'{name}:record {number}: expected a task with a "{data_key}" text in its data (the '
+                             "data key the labelling config's <Text> reads: --label-config)")
+        records.append({"text": data[data_key], **{k: v for k, v in data.items() if k != data_key}})
+    return records, tasks
+
+
+def read_input(args, data_key: str = "text") -> tuple:
+    """(the records to predict, each {"text", ...}; the Label Studio tasks they came from, or None)."""
     if args.texts and args.file:
         raise InputError("give TEXT arguments or --file, not both")
     if args.texts:
         if args.jsonl:
             raise InputError("--jsonl applies to --file or stdin; TEXT arguments are plain text")
-        return [{"text": text} for text in args.texts]
+        return [{"text": text} for text in args.texts], None
     if args.file in (None, "-"):
         if args.file is None and sys.stdin.isatty():
             raise InputError("nothing to tag: give TEXT arguments, --file PATH, or pipe text to stdin")
-        return read_records(sys.stdin.buffer, "<stdin>", args.jsonl)
-    try:
-        with open(args.file, "rb") as f:
-            return read_records(f, args.file, args.jsonl)
-    except OSError as error:
-        raise InputError(f"{args.file}: {error.strerror}") from None
+        name, data = "<stdin>", sys.stdin.buffer.read()
+    else:
+        try:
+            with open(args.file, "rb") as f:
+                name, data = args.file, f.read()
+        except OSError as error:
+            raise InputError(f"{args.file}: {error.strerror}") from None
+    if name.lower().endswith(".json"):  # what Label Studio exports, and imports
+        return read_tasks(data, name, data_key)
+    return read_records(io.BytesIO(data), name, args.jsonl), None
+
+
+def with_predictions(task, predicted: dict) -> dict:
+    """A task of the input task list with the model's prediction added to its own (a task given as its data alone
+    is put under "data", as Label Studio reads a task with predictions)."""
+    task = dict(task) if "data" in task else {"data": task}
+    return {**task, "predictions": [*task.get("predictions", []), *predicted["predictions"]]}
 
 
 def run(args) -> int:
+    from nerflow.tasks.ner.evaluate.exports import LabelConfig, parse_label_config
+
     try:
         if args.batch_size < 1:
             raise InputError("--batch-size must be at least 1")
-        records = read_input(args)
+        config = None
+        if args.label_config:
+            try:
+                config = parse_label_config(Path(args.label_config).read_text(encoding="utf-8"))
+            except OSError as error:
+                raise InputError(f"{args.label_config}: {error.strerror}") from None
+        records, tasks = read_input(args, (config or LabelConfig()).data_key)
         if not Path(args.model_dir).is_dir():
             raise InputError(f"{args.model_dir}: no such model folder")
         predictor = load(args.model_dir, batch_size=args.batch_size)
         # ValueError: not a fast tokenizer, input the model cannot take (a pair model given one text), or a format
         # its task does not write.
-        results = predictor.predict_records(records, from_arguments=bool(args.texts), fmt=args.format)
+        results = predictor.predict_records(records, from_arguments=bool(args.texts), fmt=args.format,
+                                            label_config=config)
     except (OSError, ValueError) as error:  # OSError: no loadable model
         print(f"nerflow predict: error: {error}", file=sys.stderr)
         return 1
+    left_out = getattr(predictor, "left_out", None)
+    if left_out:
+        print(f"nerflow predict: left out {sum(left_out.values())} entities of types the labelling config does not "
+              f"have: {', '.join(f'{label} {n}' for label, n in sorted(left_out.items()))}", file=sys.stderr)
     if args.format == "labelstudio":  # Label Studio imports a JSON list of tasks
+        if tasks is not None:
+            results = [with_predictions(task, result) for task, result in zip(tasks, results)]
         lines = ["[\n", ",\n".join(json.dumps(r, ensure_ascii=False) for r in results), "\n]\n" if results else "]\n"]
     else:
         lines = (json.dumps(result, ensure_ascii=False) + "\n" for result in results)
@@ -138,10 +185,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="a trained model folder, e.g. models/finetuned")
     parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to tag, one document each")
     parser.add_argument("--file", metavar="PATH", help="read documents from PATH ('-': stdin); without TEXT "
-                        "or --file, documents are read from stdin when it is not a terminal")
+                        "or --file, documents are read from stdin when it is not a terminal. A .json file is read as "
+                        "Label Studio's tasks (its export, or a task list to import): each task's text, and with "
+                        "--format labelstudio the tasks come back with the predictions added")
     parser.add_argument("--jsonl", action="store_true", help='input is JSON lines with a "text" field; other '
                         "fields are copied to the output (blank lines skipped)")
     parser.add_argument("--output", metavar="PATH", help="write JSON lines to PATH instead of stdout")
+    parser.add_argument("--label-config", metavar="FILE", help="NER: the Label Studio project's labelling config (its "
+                        "XML, Settings > Labeling Interface > Code): predictions are written under its <Labels> control "
+                        "and <Text> object, read from its data key, and entities of types it lacks are left out "
+                        "(counted on stderr); without it: label, text and $text")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per batch (default 32)")
     parser.add_argument("--format", choices=("entities", "labelstudio", "doccano", "spans"), default="entities",
                         help="NER: what to write: entities (default, below); labelstudio: a JSON list of tasks with "

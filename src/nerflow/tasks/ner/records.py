@@ -1,5 +1,6 @@
 """NER's records: a Sentence, what preprocess writes and tokenize and evaluate read (its words and their tags),
-and the tag schemes. Internally every tag sequence is IOB2: an entity starts with B-TYPE, continues with I-TYPE.
+the tag schemes, and its offsets in the units the annotation tools count in. Internally every tag sequence is
+IOB2: an entity starts with B-TYPE, continues with I-TYPE.
 
 Files may use IOB1 (B- only between two adjacent entities of one type), IOB2, BIOES (E- ends an entity,
 S- is a one-token entity) or BILOU (the same with L- and U-); `to_iob2` reads them, `from_iob2` writes them.
@@ -7,6 +8,7 @@ S- is a one-token entity) or BILOU (the same with L- and U-); `to_iob2` reads th
 
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 UNIT = "sentences"  # what a record is called in metrics and messages
 DOCUMENT_COLUMN = "doc"  # the stored column numbering a sentence's document
@@ -135,3 +137,33 @@ def label_list(tag_sequences) -> list:
     """All labels, ordered O first, then by entity type, B- before I- (stable across runs)."""
     types = sorted({entity_type(t) for tags in tag_sequences for t in tags} - {""})
     return ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
+
+
+# --- offsets in the annotation tools' units ---------------------------------------------------------------------
+# A Sentence's offsets are Python's code points; doccano, and Label Studio before 2022, count JavaScript's UTF-16
+# code units (the browser's selection offsets). They differ after a character outside the Basic Multilingual Plane
+# (an emoji, a rare Han character), which UTF-16 counts as two. Each table is built once a text, and only for a text
+# that holds such a character.
+
+ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # the characters UTF-16 counts as two code units
+
+
+def has_astral(text: str) -> bool:
+    return ASTRAL.search(text) is not None
+
+
+def to_utf16(text: str):
+    """code point offset -> UTF-16 code unit offset in `text` (any offset from 0 to len(text))."""
+    if not has_astral(text):
+        return lambda offset: offset
+    return list(accumulate((2 if ord(character) > 0xFFFF else 1 for character in text), initial=0)).__getitem__
+
+
+def from_utf16(text: str):
+    """UTF-16 code unit offset -> code point offset in `text`, or None for one inside a surrogate pair or outside
+    the text."""
+    if not has_astral(text):
+        return lambda offset: offset if 0 <= offset <= len(text) else None
+    table = {units: index for index, units in enumerate(
+        accumulate((2 if ord(character) > 0xFFFF else 1 for character in text), initial=0))}
+    return table.get

@@ -35,13 +35,14 @@ class Classifier:
         best = probabilities.max(-1)
         return [{"label": self.labels[i], "score": round(float(p), 4)} for p, i in zip(best.values, best.indices)]
 
-    def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities") -> list:
+    def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities", label_config=None) -> list:
         """What `nerflow predict` writes for each record: the record with its "label" and "score". A pair model
         reads each record's pair: TEXT arguments two at a time (the records become pairs), a "text_pair" field in
         JSON lines, or two texts split by a tab in a plain line; ValueError if a record has no pair, or for a
         `fmt` of the annotation tools' spans (entities are NER's)."""
-        if fmt != "entities":
-            raise ValueError(f"--format {fmt} writes entities as spans, which a classifier does not predict")
+        if fmt != "entities" or label_config is not None:
+            raise ValueError("--format and --label-config write entities as spans for the annotation tools, which a "
+                             "classifier does not predict")
         if not self.pair:
             return [{**r, **found} for r, found in zip(records, self([r["text"] for r in records]))]
         if from_arguments:

@@ -1,9 +1,12 @@
 """NER's evaluate part: dev and test scored by entity (seqeval, conlleval mode and strict IOB2, per type), every word
 predicted exactly once; the predictions written as `word gold predicted` lines (conlleval's input) in the scheme of
 the user's files; the errors classified and reported (errors.py). Data read from span files are also scored by
-exact character span and type (`char_spans`, which equals the conlleval scores: each gold span is exactly a run
-of words), and written back as spans in the shape they came in (exports.py)."""
+exact character span and type (`char_spans`: the spans the input file holds against the predictions as written back,
+apart from the tags; it equals the conlleval scores, as each gold span is exactly a run of words), and written back
+as spans in the shape they came in (exports.py)."""
 
+import json
+from bisect import bisect_right
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -75,13 +78,16 @@ class Evaluate(evaluate.Evaluate):
 
 
 class DocumentSpans:
-    """The entities of a split read from span files, as character spans: scored by exact span and type, and
-    written back in the shape each text came in (exports.SpanExport), a document at a time.
+    """The entities of a split read from span files, as character spans: written back in the shape each text came
+    in (exports.SpanExport), a document at a time, and scored by exact span and type, apart from the tags: the
+    gold are the spans as the reader took them from the input file (in code points, whitespace trimmed), the
+    predictions the spans as the export wrote them, read back into code points.
 
-    A text's first sentence carries the text. Where dev or test was split off train by sentences (too few texts
-    to split whole), a split may hold later sentences of a text whose first sentence is in train: they are scored,
-    but their text is not here to write back; they are counted (`texts_not_written`). A text whose first sentence
-    is here is written whole, with the spans of its sentences that are here."""
+    A text's first sentence carries the text and its spans. Where dev or test was split off train by sentences
+    (too few texts to split whole), a split may hold later sentences of a text whose first sentence is in train:
+    their text is not here to write back or score by character; they are counted (`texts_not_written`). A text
+    whose first sentence is here is written whole, with the predictions of its sentences here, and scored against
+    the gold spans within them."""
 
     def __init__(self, predictions: Path, split: str, model_version: str, labels: list):
         from nerflow.tasks.ner.evaluate.exports import SpanExport
@@ -89,31 +95,41 @@ class DocumentSpans:
         self.export, self.index = SpanExport(predictions, split, model_version), {l: i for i, l in enumerate(labels)}
         self.gold, self.predicted = set(), set()  # (document, start, end, type)
         self.doc = None  # the document being read
-        self.document = None  # its [text, source, gold spans, predicted spans], None if its text is not here
+        self.document = None  # its text, source, predicted spans and the characters its sentences here cover
         self.not_written = 0
 
     def add(self, sentences: list, tags: list, scores: list) -> None:
         from nerflow.tasks.ner.evaluate.exports import entity_spans
 
         for sentence, predicted, log_probabilities in zip(sentences, tags, scores):
-            chosen = log_probabilities[list(range(len(predicted))), [self.index[t] for t in predicted]].exp().tolist()
-            gold = entity_spans(sentence.tags, sentence.starts, sentence.ends)
-            found = entity_spans(predicted, sentence.starts, sentence.ends, chosen)
             if sentence.doc != self.doc:
                 self._write()
                 self.doc = sentence.doc
-                self.document = [sentence.text, sentence.source, [], []] if sentence.text is not None else None
+                self.document = None
+                if sentence.text is not None:
+                    self.document = {"text": sentence.text, "source": json.loads(sentence.source), "predicted": [],
+                                     "sentences": []}
                 self.not_written += self.document is None
             if self.document is not None:
-                self.document[2] += gold
-                self.document[3] += found
-            self.gold |= {(sentence.doc, s["start"], s["end"], s["label"]) for s in gold}
-            self.predicted |= {(sentence.doc, s["start"], s["end"], s["label"]) for s in found}
+                chosen = log_probabilities[list(range(len(predicted))),
+                                           [self.index[t] for t in predicted]].exp().tolist()
+                self.document["predicted"] += entity_spans(predicted, sentence.starts, sentence.ends, chosen)
+                self.document["sentences"].append((sentence.starts[0], sentence.ends[-1]))
 
     def _write(self) -> None:
-        if self.document is not None:
-            text, source, gold, predicted = self.document
-            self.export.add(text, source, gold, predicted)
+        if self.document is None:
+            return
+        text, source, document = self.document["text"], self.document["source"], self.doc
+        # The gold of the sentences here (all of the text's, but where some went to another split); a span lies
+        # within one sentence, as the reader joins the sentences a span runs over.
+        sentences = self.document["sentences"]
+        firsts = [a for a, _ in sentences]
+        gold = [(a, b, label) for a, b, label in source["spans"]
+                if (i := bisect_right(firsts, a) - 1) >= 0 and b <= sentences[i][1]]
+        written = self.export.add(text, source, [{"start": a, "end": b, "label": label} for a, b, label in gold],
+                                  self.document["predicted"])
+        self.gold |= {(document, *span) for span in gold}
+        self.predicted |= {(document, *span) for span in written}
 
     def close(self) -> dict:
         """Write the last document; micro precision, recall and F1 of the entities by exact span and type."""
@@ -146,12 +162,13 @@ class TokensOf:
 def write_conll(f, sentences, predictions, doc=None):
     """Write `word gold predicted` lines (the conlleval input format) to the open text file `f`, documents
     separated by -DOCSTART-; `doc` is the document of the sentence written before (None: none). Returns the
-    document of the last sentence written, for the next call."""
+    document of the last sentence written, for the next call. A space inside a type (a span file's "Medical
+    Condition") is written `_`, as columns are separated by spaces."""
     for sentence, predicted in zip(sentences, predictions, strict=True):
         if sentence.doc != doc:
             f.write("-DOCSTART- O O\n\n")
             doc = sentence.doc
         for token, gold, tag in zip(sentence.tokens, sentence.tags, predicted, strict=True):
-            f.write(f"{token} {gold} {tag}\n")
+            f.write(f"{token} {gold.replace(' ', '_')} {tag.replace(' ', '_')}\n")
         f.write("\n")
     return doc

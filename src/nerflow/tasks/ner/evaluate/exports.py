@@ -18,14 +18,14 @@ code points.
 
 import json
 import re
-from itertools import accumulate
+from dataclasses import dataclass
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
 
 from nerflow.data.files import sha256_of
+from nerflow.tasks.ner.records import from_utf16, to_utf16
 
-ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # characters JavaScript counts as two UTF-16 code units
 SUFFIXES = {"doccano": ".doccano.jsonl", "labelstudio": ".labelstudio.json", "prodigy": ".prodigy.jsonl",
             "brat": ".brat"}
 
@@ -49,46 +49,79 @@ def model_version(folder) -> str:
     return f"nerflow {Path(folder).name}" + (f" {sha256_of(weights)[:12]}" if weights.is_file() else "")
 
 
-def utf16_offsets(text: str):
-    """code point offset -> UTF-16 code unit offset (JavaScript's, doccano's) in `text`; the table built once a
-    text, and only for a text with a character outside the Basic Multilingual Plane."""
-    if not ASTRAL.search(text):
-        return lambda offset: offset
-    return list(accumulate((2 if ord(character) > 0xFFFF else 1 for character in text), initial=0)).__getitem__
-
-
 def doccano(text: str, spans: list, fields: dict = None, gold: list = None, unit: str = "utf16") -> dict:
     """A doccano record, its offsets in `unit` (utf16, as doccano stores them, or codepoints)."""
-    at = utf16_offsets(text) if unit == "utf16" else (lambda offset: offset)
+    at = to_utf16(text) if unit == "utf16" else (lambda offset: offset)
     record = {**(fields or {}), "text": text, "label": [[at(s["start"]), at(s["end"]), s["label"]] for s in spans]}
     if gold is not None:
         record["gold"] = [[at(s["start"]), at(s["end"]), s["label"]] for s in gold]
     return record
 
 
-def ls_result(text: str, spans: list, controls: list) -> list:
-    from_name, to_name = (controls or ["label", "text"])[:2]
-    return [{"id": f"n{i}", "from_name": from_name, "to_name": to_name, "type": "labels",
+DEFAULT_NAMES = {"from_name": "label", "to_name": "text", "data_key": "text"}  # Label Studio's NER template's
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """What nerflow needs of a Label Studio project's labelling config: the <Labels> control (from_name) over a
+    <Text> object (to_name) reading the task's data key, and the control's labels."""
+
+    from_name: str = "label"
+    to_name: str = "text"
+    data_key: str = "text"
+    labels: tuple = None  # None: any
+
+    @property
+    def names(self) -> dict:
+        return {"from_name": self.from_name, "to_name": self.to_name, "data_key": self.data_key}
+
+
+def parse_label_config(xml: str) -> LabelConfig:
+    """The first <Labels> control over a <Text> object of a labelling config (Label Studio's XML; tag names in any
+    case, as Label Studio reads them); ValueError if it has none."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as error:
+        raise ValueError(f"the labelling config is not XML ({error})") from None
+    tags = list(root.iter())
+    texts = {t.get("name"): t for t in tags if str(t.tag).lower() == "text" and t.get("name") and t.get("value")}
+    for control in tags:
+        if str(control.tag).lower() != "labels" or not control.get("name"):
+            continue
+        for to_name in (control.get("toName") or control.get("toname") or "").split(","):
+            if to_name in texts:
+                labels = tuple(label.get("alias") or label.get("value") for label in control
+                               if str(label.tag).lower() == "label" and (label.get("alias") or label.get("value")))
+                return LabelConfig(control.get("name"), to_name, texts[to_name].get("value").lstrip("$"),
+                                   labels or None)
+    raise ValueError("the labelling config has no <Labels> control over a <Text> object (<Labels name=\"label\" "
+                     "toName=\"text\"> ... <Text name=\"text\" value=\"$text\"/>): nerflow's models label spans "
+                     "of text")
+
+
+def ls_result(text: str, spans: list, names: dict) -> list:
+    """Label Studio results of `spans` under the project's names (from_name, to_name)."""
+    return [{"id": f"n{i}", "from_name": names["from_name"], "to_name": names["to_name"], "type": "labels",
              "value": {"start": s["start"], "end": s["end"], "text": text[s["start"]:s["end"]], "labels": [s["label"]],
                        **({"score": s["score"]} if "score" in s else {})}}
             for i, s in enumerate(spans)]
 
 
-def labelstudio(text: str, spans: list, model_version: str, fields: dict = None, gold: list = None) -> dict:
-    """A task to import into Label Studio: the prediction as a pre-annotation, the gold (evaluate) as an annotation."""
+def labelstudio(text: str, spans: list, model_version: str, fields: dict = None, gold: list = None,
+                names: dict = None) -> dict:
+    """A task to import into Label Studio: the prediction as a pre-annotation, the gold (evaluate) as an annotation;
+    `fields`: the task's own keys (its data among them), `names`: the project's control, object and data key."""
+    names = {**DEFAULT_NAMES, **(names or {})}
     fields = dict(fields or {})
-    controls = fields.pop("controls", None)
-    if fields.pop("min", False):  # a JSON-MIN record: its own keys are the task's data
-        fields = {"data": {key: value for key, value in fields.items() if key not in ("annotator", "annotation_id",
-                                                                                   "created_at", "updated_at",
-                                                                                   "lead_time")}}
-    data = {**fields.get("data", {}), "text": text}
+    data = {**fields.get("data", {}), names["data_key"]: text}
     scores = [s["score"] for s in spans if "score" in s]
     task = {**fields, "data": data, "predictions": [{
         "model_version": model_version, "score": round(sum(scores) / len(scores), 4) if scores else None,
-        "result": ls_result(text, spans, controls)}]}
+        "result": ls_result(text, spans, names)}]}
     if gold is not None:
-        task["annotations"] = [{"result": ls_result(text, gold, controls), "ground_truth": True}]
+        task["annotations"] = [{"result": ls_result(text, gold, names), "ground_truth": True}]
     return task
 
 
@@ -99,17 +132,38 @@ def prodigy(text: str, spans: list, fields: dict = None, gold: list = None) -> d
     return record
 
 
+def brat_fragments(text: str, start: int, end: int) -> list:
+    """The (start, end) fragments brat writes a span as: split at line breaks and tabs (an .ann line holds no line
+    break), each fragment's whitespace trimmed, so that a span over a line break is fragments with only whitespace
+    between them (brat's own annotator does the same)."""
+    fragments, position = [], start
+    for piece in re.split(r"([\n\t])", text[start:end]):
+        a, b = position, position + len(piece)
+        position = b
+        if piece in ("\n", "\t"):
+            continue
+        a += len(piece) - len(piece.lstrip())
+        b -= len(piece) - len(piece.rstrip())
+        if a < b:
+            fragments.append((a, b))
+    return fragments
+
+
 def brat_ann(text: str, spans: list) -> str:
-    return "".join(f"T{i + 1}\t{s['label']} {s['start']} {s['end']}\t{text[s['start']:s['end']]}\n"
-                   for i, s in enumerate(spans))
+    lines = []
+    for i, s in enumerate(spans):
+        fragments = brat_fragments(text, s["start"], s["end"])
+        offsets = ";".join(f"{a} {b}" for a, b in fragments)
+        lines.append(f"T{i + 1}\t{s['label']} {offsets}\t{' '.join(text[a:b] for a, b in fragments)}\n")
+    return "".join(lines)
 
 
-def record_in(fmt: str, text: str, spans: list, model_version: str, fields: dict) -> dict:
+def record_in(fmt: str, text: str, spans: list, model_version: str, fields: dict, names: dict = None) -> dict:
     """One text's predicted spans as `nerflow predict --format fmt` writes them, the input record's fields kept."""
     if fmt == "doccano":
         return doccano(text, spans, fields)
     if fmt == "labelstudio":
-        return labelstudio(text, spans, model_version, {"data": fields} if fields else None)
+        return labelstudio(text, spans, model_version, {"data": fields} if fields else None, names=names)
     return prodigy(text, spans, fields)
 
 
@@ -121,26 +175,42 @@ class SpanExport:
         self.folder, self.split, self.model_version = Path(folder), split, model_version
         self.files, self.written = {}, {}
 
-    def add(self, text: str, source: str, gold: list, predicted: list) -> None:
-        record = json.loads(source)
-        shape, fields = record["shape"], record["fields"]
+    def add(self, text: str, source: dict, gold: list, predicted: list) -> list:
+        """Write one text with its gold and predicted spans; return the predicted spans as written, read back
+        into (start, end, label) in code points: what evaluate scores against the gold by character."""
+        shape, fields, names = source["shape"], source["fields"], source.get("names")
         if shape == "brat":
             for collection, spans in (("predicted", predicted), ("gold", gold)):
                 base = self.folder / f"{self.split}.brat" / collection / fields["file"]  # a name may hold dots
                 base.parent.mkdir(parents=True, exist_ok=True)
                 Path(f"{base}.txt").write_bytes(text.encode("utf-8"))
-                Path(f"{base}.ann").write_bytes(brat_ann(text, spans).encode("utf-8"))
-            return
+                ann = brat_ann(text, spans)
+                Path(f"{base}.ann").write_bytes(ann.encode("utf-8"))
+                if collection == "predicted":
+                    written = []
+                    for line in ann.splitlines():
+                        label, offsets = line.split("\t")[1].split(" ", 1)
+                        numbers = offsets.replace(";", " ").split()
+                        written.append((int(numbers[0]), int(numbers[-1]), label))
+            return written
         out = self._file(shape)
         if shape == "labelstudio":
-            out.write(("[\n" if not self.written[shape] else ",\n")
-                      + json.dumps(labelstudio(text, predicted, self.model_version, fields, gold), ensure_ascii=False))
+            task = labelstudio(text, predicted, self.model_version, fields, gold, names)
+            out.write(("[\n" if not self.written[shape] else ",\n") + json.dumps(task, ensure_ascii=False))
+            written = [(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
+                       for r in task["predictions"][0]["result"]]
         elif shape == "doccano":
-            out.write(json.dumps(doccano(text, predicted, fields, gold, record.get("unit", "utf16")),
-                                 ensure_ascii=False) + "\n")
+            unit = source.get("unit", "utf16")
+            record = doccano(text, predicted, fields, gold, unit)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            back = from_utf16(text) if unit == "utf16" else (lambda offset: offset)
+            written = [(back(a), back(b), label) for a, b, label in record["label"]]
         else:
-            out.write(json.dumps(prodigy(text, predicted, fields, gold), ensure_ascii=False) + "\n")
+            record = prodigy(text, predicted, fields, gold)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            written = [(s["start"], s["end"], s["label"]) for s in record["spans"]]
         self.written[shape] += 1
+        return written
 
     def _file(self, shape: str):
         if shape not in self.files:

@@ -14,6 +14,7 @@ Entities: {"label", "start", "end", "text", "score"}, where start/end are charac
 probability of the word's predicted tag.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -111,15 +112,22 @@ class Tagger:
             return self([texts], progress)[0]
         return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
 
-    def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities") -> list:
+    def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities", label_config=None) -> list:
         """What `nerflow predict` writes for each record: the record with its "entities", or, for another `fmt`,
-        the record as that tool imports pre-annotations (nerflow.tasks.ner.evaluate.exports.record_in)."""
-        from nerflow.tasks.ner.evaluate.exports import record_in
+        the record as that tool imports pre-annotations (nerflow.tasks.ner.evaluate.exports.record_in). A Label
+        Studio project's `label_config` (exports.LabelConfig) names the control, object and data key; entities of
+        a type its labels lack are left out, counted in self.left_out (type -> entities)."""
+        from nerflow.tasks.ner.evaluate.exports import LabelConfig, record_in
 
+        config = label_config or LabelConfig()
         found = self([r["text"] for r in records], progress=True)
+        self.left_out = Counter(e["label"] for entities in found for e in entities
+                                if config.labels is not None and e["label"] not in config.labels)
+        if self.left_out:
+            found = [[e for e in entities if e["label"] in config.labels] for entities in found]
         if fmt == "entities":
             return [{**record, "entities": entities} for record, entities in zip(records, found)]
         version = self.model_version if fmt == "labelstudio" else None
         return [record_in(fmt, record["text"], [{k: e[k] for k in ("start", "end", "label", "score")} for e in entities],
-                          version, {k: v for k, v in record.items() if k != "text"})
+                          version, {k: v for k, v in record.items() if k != "text"}, config.names)
                 for record, entities in zip(records, found)]

@@ -6,7 +6,8 @@ Sentences: a line break ends one; within a line, sentencex's rules for params' `
 abbreviation lists compiled in, no data files: a period after "Mr" or inside "U.S. on" ends no sentence; "。" ends
 a Chinese or Japanese one). A sentence runs from its start to the next one's, so no character falls outside one.
 
-Words: whitespace separates them; every other character is in exactly one word.
+Words: whitespace separates them, and the byte order mark (U+FEFF, which brat counts as a text's first character);
+every other character is in exactly one word.
 - Han characters (Chinese, Japanese kanji), kana, and CJK punctuation and fullwidth forms: one word each, the unit
   Chinese NER corpora (MSRA, OntoNotes Chinese) and Japanese character-level taggers use.
 - Scripts written without spaces between words (Thai, Lao, Khmer, Myanmar): one word per character with its
@@ -28,7 +29,8 @@ import regex
 from sentencex import get_sentence_boundaries
 
 LINE = re.compile(r"[^\r\n]+")  # a line, without its line break
-CHUNK = re.compile(r"\S+")
+CHUNK = re.compile(r"[^\s\ufeff]+")
+BLANK = re.compile(r"[\s\ufeff]*")  # what lies between words
 # One word each: a Han character, a kana, CJK punctuation or a fullwidth form; a character of a script written
 # without spaces, with its combining marks.
 CHARACTER_WORDS = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\u30fc\u3000-\u303f\uff00-\uffef]"
@@ -42,6 +44,11 @@ TRAILING = set("\")]}>,;:?!%'’”")  # split off its end
 CLITIC = re.compile(r"(?i:n't|n’t|'s|'m|'d|'ll|'re|'ve|’s|’m|’d|’ll|’re|’ve)$")
 # Inside what is left: these stand apart (a comma or colon between digits is part of a number).
 SEPARATOR = re.compile(r"--|\.\.\.|[?!;@#%()\[\]{}<>\"“”]|(?<!\d)[,:]|[,:](?!\d)")  # "$" after letters: C$, US$
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` holds no character of a word."""
+    return BLANK.fullmatch(text) is not None
 
 
 def split_sentences(text: str, language: str = "en") -> list:
