@@ -33,7 +33,7 @@ def covered(path: str, deps: list) -> bool:
 
 def test_a_stages_deps_are_the_code_it_runs_for_each_task_and_tuning():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == ["download", *STAGES[:4]]  # predict is no stage: its parts are deps of nothing
+    assert list(stages) == ["params", "download", *STAGES[:4]]  # predict is no stage: its parts are deps of nothing
     for task in TASKS:
         for tuning in ("full", "lora"):
             for name, stage in stages.items():

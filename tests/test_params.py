@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nerflow.params import ParamsError, check_params, fields, load_params, model_positions, parse_yaml, stages_of
+from nerflow.params import (ParamsError, check_params, fields, load_params, model_positions, parse_yaml, shaped_stages,
+                            stages_of)
+from nerflow.paths import STAGE_PARAMS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -290,11 +292,34 @@ def test_params_yaml_holds_every_key_of_the_schema_and_no_other():
     assert keys_of(DEFAULT) == {key for key in schema if not key.startswith("dataset.hf.")}
 
 
-def test_dvc_yaml_lists_each_key_under_the_stages_the_schema_names():
+def test_each_stage_depends_on_the_values_of_the_params_the_schema_names_for_it(tmp_path):
+    """dvc.yaml names no params.yaml key (DVC would stop where params.yaml leaves one out): each stage depends on
+    its data/params/<stage>.yaml, which the params stage writes from params.yaml with the schema's defaults."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    listed = {(stage, key) for stage, spec in stages.items() for key in spec.get("params", [])}
-    named = {(stage, key) for key, field in fields() for stage in stages_of(field)}
-    assert listed == named
+    assert not [name for name, spec in stages.items() if "params" in spec]
+    assert stages["params"]["outs"] == [{str(STAGE_PARAMS_DIR): {"cache": False}}] and "params.yaml" in stages["params"]["deps"]
+    assert shaped_stages() == sorted(set(stages) - {"params"})
+    for name in shaped_stages():
+        assert f"{STAGE_PARAMS_DIR}/{name}.yaml" in stages[name]["deps"]
+    (tmp_path / "params.yaml").write_text("dataset: {source: local, files: {train: t.txt}}\nlr: 1.0e-3\n")
+    result = subprocess.run([sys.executable, "-m", "nerflow.stages.params"], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert result.returncode == 0, result.stderr
+    written = {p.stem: parse_yaml(p.read_text()) for p in (tmp_path / STAGE_PARAMS_DIR).iterdir()}
+    named = {stage: sorted(key for key, field in fields() if stage in stages_of(field)) for stage in shaped_stages()}
+    assert {stage: sorted(flat_keys(values)) for stage, values in written.items()} == named
+    assert written["train"]["lr"] == 1e-3 and written["train"]["seed"] == 42  # set, and a default
+    assert written["download"]["dataset"]["files"] == {"train": "t.txt"} and "lr" not in written["download"]
+
+
+def flat_keys(values: dict, prefix: str = "") -> list:
+    """The keys of a stage's params file, a block's keys down to the level the schema names stages at."""
+    keys = []
+    for key, value in values.items():
+        path = prefix + key
+        nested = isinstance(value, dict) and any(k.startswith(path + ".") for k, f in fields() if stages_of(f))
+        keys += flat_keys(value, path + ".") if nested else [path]
+    return keys
 
 
 def test_the_reference_in_the_docs_is_written_from_the_schema():

@@ -6,6 +6,7 @@ import importlib.util
 import json
 
 import pytest
+import yaml
 from conftest import FIXTURES, ROOT, dvc, make_project
 
 spec = importlib.util.spec_from_file_location("reruns", ROOT / "scripts" / "reruns.py")
@@ -51,6 +52,26 @@ def test_an_edit_reruns_what_the_table_says_ner(tmp_path, tiny_model_dir):
     assert found["src/nerflow/training/tuning/lora.py"] == []
     assert found["src/nerflow/training/loop.py"] == ["train"]
     assert found["src/nerflow/tasks/ner/preprocess/conll.py"] == ["preprocess"]
+    assert found["src/nerflow/params.py"] == ["params"]  # its values are what the stages depend on, not its code
+
+
+@pytest.mark.slow
+def test_a_key_left_out_takes_the_schemas_default_and_a_changed_default_reruns_what_it_shapes(tmp_path, tiny_model_dir):
+    env = make_project(tmp_path, FIXTURES / "tiny", tiny_model_dir, format="conll",
+                       files={split: f"fixture/{split}.txt" for split in ("train", "dev", "test")})
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    assert params.pop("eval_batch_size") == 8
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc("repro", cwd=tmp_path, env=env)
+    assert yaml.safe_load((tmp_path / "data/params/evaluate.yaml").read_text())["eval_batch_size"] == 128
+    schema = tmp_path / "src/nerflow/params.py"
+    text = schema.read_text()
+    assert text.count("eval_batch_size: Annotated[int, Ge(1)] = param(\n        128,") == 1
+    schema.write_text(text.replace("eval_batch_size: Annotated[int, Ge(1)] = param(\n        128,",
+                                   "eval_batch_size: Annotated[int, Ge(1)] = param(\n        64,"))
+    assert sorted(json.loads(dvc("status", "--json", cwd=tmp_path, env=env).stdout)) == ["params"]
+    dvc("repro", "params", cwd=tmp_path, env=env)
+    assert sorted(json.loads(dvc("status", "--json", cwd=tmp_path, env=env).stdout)) == ["evaluate", "train"]
 
 
 @pytest.mark.slow

@@ -402,6 +402,32 @@ def load_params(path=PARAMS_FILE, model_dir=None) -> dict:
     return params
 
 
+def shaped_stages() -> list:
+    """The stages some param shapes: dvc.yaml's stages after params."""
+    return sorted({stage for _, field in fields() for stage in stages_of(field)})
+
+
+def stage_params(params: dict, stage: str) -> dict:
+    """The values of the keys of checked params (load_params) that shape `stage`'s outputs (each field's `stages`),
+    nested as in params.yaml."""
+    found = {}
+    for key, field in fields():
+        if stage in stages_of(field):
+            *blocks, name = key.split(".")
+            value, into = params, found
+            for block in blocks:
+                value, into = value[block], into.setdefault(block, {})
+            into[name] = value[name]
+    return found
+
+
+def stage_params_yaml(params: dict, stage: str) -> str:
+    """stage_params as the text of its file in data/params/ (the params stage writes it; dvc.yaml's dep of `stage`)."""
+    return (f"# The params {stage} reads, as params.yaml sets them or the schema's defaults give them: written by the "
+            f"params\n# stage, a dep of {stage} in dvc.yaml (edit params.yaml, not this).\n"
+            + yaml.safe_dump(stage_params(params, stage), sort_keys=False, allow_unicode=True, width=120))
+
+
 def check_params(raw, name: str = str(PARAMS_FILE)) -> dict:
     """`raw` (params as parsed) checked against the schema; the params with defaults filled in."""
     if not isinstance(raw, dict):

@@ -7,7 +7,10 @@ elsewhere); the names of the files inside those folders are here too.
 
 from pathlib import Path
 
-PARAMS_FILE = Path("params.yaml")  # every stage checks it whole before any work (nerflow.params)
+PARAMS_FILE = Path("params.yaml")  # the keys you set; every stage checks it whole before any work (nerflow.params)
+# params: for each stage, {stage}.yaml, the values of the params it reads (the schema's defaults where params.yaml
+# leaves a key out): what DVC compares to rerun it
+STAGE_PARAMS_DIR = Path("data/params")
 SPLITS = ("train", "dev", "test")  # the data splits, one file or folder each, in this order
 EVALUATED = ("dev", "test")  # the splits a model is scored on: dev chooses, test reports
 
