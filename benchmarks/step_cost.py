@@ -1,6 +1,6 @@
 """What one epoch of the train stage's CPU steps would cost for a tokenization, from a sample of its batches:
 
-    python benchmarks/step_cost.py NAME TOKENIZED_DIR ATTENTION_DROPOUT   # none: the model's own
+    python benchmarks/step_cost.py NAME TOKENIZED_DIR ATTENTION_DROPOUT   # e.g. doc128 data/tokenized none
 
 The batches are the train stage's token-budget batches (params.yaml's batch_size in sentences' worth of
 pieces, its seed); 43 of them, drawn at random, are trained with the train stage's own CPU step
@@ -10,9 +10,9 @@ epoch's estimated seconds (seconds a step x batches), dev scoring not included. 
 it compares tokenizations (window length, context) without training each for 20 minutes. Run it alone.
 """
 
+import argparse
 import json
 import random
-import sys
 import time
 from functools import partial
 
@@ -35,7 +35,12 @@ SAMPLED, UNTIMED = 43, 3
 
 
 def main():
-    name, path, dropout = sys.argv[1:4]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="what to call the tokenization in the output")
+    parser.add_argument("path", metavar="TOKENIZED_DIR", help="a tokenize stage's output folder (data/tokenized)")
+    parser.add_argument("dropout", metavar="ATTENTION_DROPOUT", help="a number, or none: the model's own")
+    args = parser.parse_args()
+    name, path, dropout = args.name, args.path, args.dropout
     torch.set_num_threads(2)
     params = load_params("params.yaml")
     params["attention_dropout"] = None if dropout == "none" else float(dropout)

@@ -7,6 +7,7 @@ Each example is the whole params file for one task, so that trying it is one cha
 params.yaml (README: "Classification"). tests/test_examples.py checks that each is what this script makes.
 """
 
+import argparse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,5 +78,6 @@ def example(name: str) -> str:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     for name in CHANGES:
         (ROOT / "examples" / f"{name}.yaml").write_text(example(name))

@@ -4,6 +4,7 @@
 # tokenizer; its weights only for the accuracy check), as after `dvc repro tokenize`; TOKENIZED=DIR trains and
 # predicts on other windows (the issue's figures are for one sentence a window: context: sentence). Each measurement runs in
 # its own process under a time limit, so one failure or hang costs only its own slot; errors land in its log.
+[[ "${1:-}" == -h || "${1:-}" == --help ]] && { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the comment above
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-gpu_results}

@@ -4,6 +4,7 @@ it accepts, its default, the stages it shapes and what it means.
     python scripts/params_reference.py      # after changing the schema; tests/test_params.py checks it is current
 """
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def reference() -> str:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(reference(), encoding="utf-8")
     print(f"wrote {OUTPUT.relative_to(ROOT)}")

@@ -4,6 +4,7 @@
 # runs the preprocess and tokenize stages with params.yaml plus those changes (dotted keys for nested ones:
 # dataset.train_examples=2000) in a scratch folder beside data/raw and data/base_model, then moves
 # data/processed and data/tokenized to OUT/processed and OUT/tokenized.
+[[ "${1:-}" == -h || "${1:-}" == --help ]] && { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0; }  # the comment above
 set -euo pipefail
 out=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -10,6 +10,7 @@ imports by absolute name only, and names its parts as literals, so that this rea
 against it; tests/test_reruns.py checks `dvc status` against the table.
 """
 
+import argparse
 import ast
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def read_table(text: str) -> dict:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     text = DOC.read_text(encoding="utf-8")
     DOC.write_text(text[:text.index(BEGIN)] + table() + text[text.index(END) + len(END):], encoding="utf-8")
     print(f"wrote the table of {DOC.relative_to(ROOT)}")

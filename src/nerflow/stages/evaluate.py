@@ -1,16 +1,21 @@
 """Stage evaluate: the fine-tuned model on dev and test -> metrics/eval.json (scores), metrics/errors.json (error
 counts), metrics/errors.md (report; cached by DVC, not git, as it quotes the data), metrics/plots/ (dev confusion
-and F1 per label, the split experiments are chosen on) and data/predictions/ (each split's predictions)."""
+and F1 per label, the split experiments are chosen on) and data/predictions/ (each split's predictions).
+
+Reads:  params.yaml, data/tokenized, data/processed, models/finetuned
+Writes: data/predictions, metrics/eval.json, metrics/errors.json, metrics/errors.md, metrics/plots
+"""
 
 from nerflow.data.files import atomic_dir, write_csv_atomic, write_json_atomic, write_text_atomic
 from nerflow.paths import (ERROR_METRICS, ERROR_REPORT, EVAL_METRICS, EVALUATED, MODEL_DIR, PLOTS_DIR,
                            PREDICTIONS_DIR, PROCESSED_DIR, TOKENIZED_DIR)
-from nerflow.stages import read_params
+from nerflow.stages import command_line, read_params
 from nerflow.tasks import task_part
 from nerflow.training.runtime import default_device, place_process
 
 
 def main():
+    command_line(__doc__, "evaluate")
     params = read_params()
     place_process(params)  # its GPU and CPU threads, before torch runs anything
     from nerflow.training.tokenizer import load_tokenizer

@@ -3,15 +3,19 @@ metrics/data.json (for each split: records read, kept, dropped by reason, split 
 
 Labels come from train; dev and test, when they have no file, are split off train (dataset.split). Every file
 is checked before anything is written: a problem stops the stage with `file:line` messages.
+
+Reads:  params.yaml, data/raw
+Writes: data/processed, metrics/data.json
 """
 
 from nerflow.data.files import write_json_atomic
 from nerflow.paths import DATA_METRICS, PROCESSED_DIR, RAW_DIR
-from nerflow.stages import read_params
+from nerflow.stages import command_line, read_params
 from nerflow.tasks import task_part
 
 
 def main():
+    command_line(__doc__, "preprocess")
     params = read_params()
     try:
         stats = task_part(params, "preprocess").prepare(params["dataset"], RAW_DIR, PROCESSED_DIR)
