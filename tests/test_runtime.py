@@ -98,3 +98,15 @@ def test_a_process_sharing_the_gpus_takes_its_share_of_the_cores(monkeypatch):
     assert set_threads({"threads": None}, share=8) == 2 and calls == [2]
     assert set_threads({"threads": 3}, share=8) == 3  # a count given is kept
     assert set_threads({"threads": None}, share=1) is None  # alone: torch's default
+
+
+def test_the_train_log_names_the_gpu_or_the_cpu_threads(monkeypatch):
+    import torch
+
+    from nerflow.training.runtime import device_words
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"NVIDIA H100 80GB HBM3 #{index}")
+    assert device_words(torch.device("cuda", 1), bf16=True) == \
+        "GPU NVIDIA H100 80GB HBM3 #1 (cuda:1), bf16 autocast, TF32 matmuls"
+    assert device_words(torch.device("cpu"), bf16=False, processes=2) == \
+        f"CPU, {torch.get_num_threads()} threads, fp32, 2 processes"

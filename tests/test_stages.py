@@ -127,3 +127,22 @@ def test_unreachable_hub_model_fails_cleanly(tmp_path):
     assert result.returncode != 0
     assert "download: " in result.stderr and "no-such-org/no-such-model" in result.stderr
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+@pytest.mark.parametrize("stage, missing", [
+    ("preprocess", "data/raw (download)"),
+    ("tokenize", "data/processed (preprocess), data/base_model (download)"),
+    ("train", "data/tokenized (tokenize), data/processed (preprocess), data/raw (download), data/base_model (download)"),
+    ("evaluate", "data/tokenized (tokenize), data/processed (preprocess), models/finetuned (train)"),
+])
+def test_a_stage_run_before_the_stages_it_needs_says_which_in_a_line(tmp_path, stage, missing):
+    """Not a minute of model hub retries for a models/finetuned that is not there: one line, at once."""
+    import time
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": local_dataset()}))
+    start = time.perf_counter()
+    result = run_stage(stage, tmp_path)
+    assert result.returncode != 0 and time.perf_counter() - start < 20
+    assert result.stderr == f"{stage}: missing {missing}: run those stages first; `dvc repro {stage}` runs whatever " \
+                            "it needs\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]

@@ -84,5 +84,8 @@ def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model
     scores = iter([0.1, 0.3, 0.2, 0.3, 0.9, 0.9])  # best at epoch 2, no better at 3 and 4: stop before epoch 5
     outcome = fit(model, random_windows(), params, 0, lambda m: (next(scores), 1.0), progress=False)
     assert outcome.epoch == 4 and outcome.best_epoch == 2 and list(outcome.score_by_epoch) == [1, 2, 3, 4]
-    assert re.search(r"^train: \d+ epochs, not 1: an epoch is \d+ steps and min_steps is 100 ", capsys.readouterr().out,
+    log = capsys.readouterr().out
+    assert re.search(r"^train: \d+ epochs, not 1: an epoch is \d+ steps and min_steps is 100 ", log,
                      re.MULTILINE)  # said once, in the log
+    # Where it trains, once: here the CPU, its threads and numerics (on a GPU: its name, bf16 autocast).
+    assert re.findall(r"^train: on .*$", log, re.MULTILINE) == [f"train: on CPU, {torch.get_num_threads()} threads, fp32"]

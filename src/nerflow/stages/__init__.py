@@ -11,8 +11,14 @@ reads and writes.
 """
 
 import argparse
+from pathlib import Path
 
 from nerflow.params import PARAMS_FILE, ParamsError, load_params
+from nerflow.paths import BASE_MODEL_DIR, MODEL_DIR, PROCESSED_DIR, RAW_DIR, TOKENIZED_DIR
+
+# The stage that writes each folder another stage reads (dvc.yaml's outs), to name it when the folder is missing.
+WRITTEN_BY = {RAW_DIR: "download", BASE_MODEL_DIR: "download", PROCESSED_DIR: "preprocess",
+              TOKENIZED_DIR: "tokenize", MODEL_DIR: "train"}
 
 HELP_EPILOG = """\
 It takes no arguments: params.yaml says everything (every key: docs/params.md), and the stage checks it whole before
@@ -24,6 +30,16 @@ def command_line(doc: str, stage: str) -> None:
     """--help prints the stage's docstring (what it reads and writes) and exits; any other argument is an error."""
     argparse.ArgumentParser(prog=f"python -m nerflow.stages.{stage}", description=doc, epilog=HELP_EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+
+
+def require(stage: str, *folders: Path) -> None:
+    """Stop with one line if an input folder is missing, naming the stages that write them: before any work, and
+    before a missing model folder sends transformers to the model hub (a minute of retries offline)."""
+    missing = [folder for folder in folders if not Path(folder).exists()]
+    if missing:
+        named = ", ".join(f"{folder} ({WRITTEN_BY[folder]})" for folder in missing)
+        raise SystemExit(f"{stage}: missing {named}: run those stages first; `dvc repro {stage}` runs whatever it "
+                         "needs")
 
 
 def read_params(model_dir=None) -> dict:

@@ -9,7 +9,7 @@ Writes: data/predictions, metrics/eval.json, metrics/errors.json, metrics/errors
 from nerflow.data.files import atomic_dir, write_csv_atomic, write_json_atomic, write_text_atomic
 from nerflow.paths import (ERROR_METRICS, ERROR_REPORT, EVAL_METRICS, EVALUATED, MODEL_DIR, PLOTS_DIR,
                            PREDICTIONS_DIR, PROCESSED_DIR, TOKENIZED_DIR)
-from nerflow.stages import command_line, read_params
+from nerflow.stages import command_line, read_params, require
 from nerflow.tasks import task_part
 from nerflow.training.runtime import default_device, place_process
 
@@ -17,6 +17,7 @@ from nerflow.training.runtime import default_device, place_process
 def main():
     command_line(__doc__, "evaluate")
     params = read_params()
+    require("evaluate", TOKENIZED_DIR, PROCESSED_DIR, MODEL_DIR)
     place_process(params)  # its GPU and CPU threads, before torch runs anything
     from nerflow.training.tokenizer import load_tokenizer
 

@@ -10,13 +10,14 @@ Writes: data/processed, metrics/data.json
 
 from nerflow.data.files import write_json_atomic
 from nerflow.paths import DATA_METRICS, PROCESSED_DIR, RAW_DIR
-from nerflow.stages import command_line, read_params
+from nerflow.stages import command_line, read_params, require
 from nerflow.tasks import task_part
 
 
 def main():
     command_line(__doc__, "preprocess")
     params = read_params()
+    require("preprocess", RAW_DIR)
     try:
         stats = task_part(params, "preprocess").prepare(params["dataset"], RAW_DIR, PROCESSED_DIR)
     except ValueError as error:

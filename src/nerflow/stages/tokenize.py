@@ -8,12 +8,13 @@ Writes: data/tokenized, metrics/tokenize.json
 
 from nerflow.data.files import write_json_atomic
 from nerflow.paths import BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZE_METRICS, TOKENIZED_DIR
-from nerflow.stages import command_line, read_params
+from nerflow.stages import command_line, read_params, require
 from nerflow.tasks import task_part
 
 
 def main():
     command_line(__doc__, "tokenize")
+    require("tokenize", PROCESSED_DIR, BASE_MODEL_DIR)
     params = read_params(model_dir=BASE_MODEL_DIR)
     try:
         stats = task_part(params, "tokenize").tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR, workers=params["data_workers"])

@@ -14,7 +14,7 @@ Writes: models/finetuned, metrics/train
 from nerflow.data.files import atomic_dir, read_json, sha256_of, write_json_atomic, write_text_atomic
 from nerflow.paths import (BASE_MODEL_DIR, CHECKPOINT, CURVES_DIR, LABELS_FILE, MODEL_DIR, MODEL_SETTINGS,
                            PROCESSED_DIR, RAW_DIR, TOKENIZED_DIR, WINDOW_SETTINGS)
-from nerflow.stages import command_line, read_params
+from nerflow.stages import command_line, read_params, require
 from nerflow.tasks import task_part
 from nerflow.tasks.train import CardFacts
 from nerflow.training.runtime import place_process, relaunch
@@ -22,6 +22,7 @@ from nerflow.training.runtime import place_process, relaunch
 
 def main():
     command_line(__doc__, "train")
+    require("train", TOKENIZED_DIR, PROCESSED_DIR, RAW_DIR, BASE_MODEL_DIR)
     params = read_params(model_dir=BASE_MODEL_DIR)
     relaunch(params, "nerflow.stages.train")  # several processes: this stage again, under torchrun
     place_process(params)  # its GPU and CPU threads, before torch runs anything

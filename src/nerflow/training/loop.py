@@ -36,7 +36,7 @@ from nerflow.training.batching import TokenBudgetBatchSampler, collate, model_in
 from nerflow.training.captured import CapturedStep, Engine, engine_for, packed_shape
 from nerflow.training.checkpoints import fingerprint as checkpoint_fingerprint, resume, save_checkpoint
 from nerflow.training.models import load_base_model
-from nerflow.training.runtime import autocast_for, use_fast_attention_kernels
+from nerflow.training.runtime import autocast_for, device_words, use_fast_attention_kernels
 from nerflow.training.tuning import tuning_for
 
 LOG_EVERY = 10  # steps between reads of the training loss (a host sync); step 1 is logged too
@@ -128,6 +128,9 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
     model = accelerator.prepare(model)
     optimizer = optimizer_for(model, params, cuda, capturable=engine.capture)
     epochs = planned_epochs(params, len(loader))
+    if accelerator.is_main_process:
+        print(f"train: on {device_words(accelerator.device, engine.bf16, accelerator.num_processes)}"
+              + (", captured fixed-shape steps" if engine.capture else ""), flush=True)
     if epochs > params["epochs"] and accelerator.is_main_process:
         print(f"train: {epochs} epochs, not {params['epochs']}: an epoch is {len(loader)} steps and min_steps is "
               f"{params['min_steps']} (set min_steps: 0 to train exactly epochs; patience may stop it sooner)")

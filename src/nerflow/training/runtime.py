@@ -114,6 +114,16 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def device_words(device: torch.device, bf16: bool, processes: int = 1) -> str:
+    """Where a training runs, for its log: the GPU's name or the CPU threads, and its numerics."""
+    many = f", {processes} processes" if processes > 1 else ""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return (f"GPU {torch.cuda.get_device_name(index)} (cuda:{index}), "
+                f"{'bf16 autocast' if bf16 else 'fp32'}, TF32 matmuls{many}")
+    return f"CPU, {torch.get_num_threads()} threads, fp32{many}"
+
+
 def use_fast_attention_kernels() -> None:
     """Keep PyTorch's attention off its cuDNN kernel, which builds a plan for every new batch shape: on an H100
     a training step at a width not seen before took 251 ms with it and 47 ms with the flash/memory-efficient
