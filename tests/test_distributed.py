@@ -70,7 +70,7 @@ def test_dvc_repro_with_two_processes_writes_each_output_once(two_process_projec
     assert out.count("kept epoch") == 1  # the main process alone writes and reports
     metrics = json.loads((repo / "metrics/eval.json").read_text())
     assert metrics["dev"]["words"] > 0
-    dev_f1 = (repo / "metrics/train/plots/metrics/train/dev_f1.tsv").read_text().splitlines()
+    dev_f1 = (repo / "metrics/train/plots/metrics/train/dev_score.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in dev_f1] == ["step", "1", "2"]  # one dev F1 per epoch, not per process
     assert (repo / "models/finetuned/model.safetensors").is_file()
     assert not (repo / "checkpoints/train/last.pt").exists()  # removed once the stage completed
@@ -110,7 +110,7 @@ def train_process(repo: Path):
 @pytest.mark.slow
 def test_killed_training_resumes_to_the_same_weights_and_metrics(tmp_path_factory, tiny_model_dir):
     outputs = ("metrics/eval.json", "metrics/train/metrics.json", "metrics/train/plots/metrics/train/loss.tsv",
-               "metrics/train/plots/metrics/train/dev_f1.tsv", "models/finetuned/model.safetensors")
+               "metrics/train/plots/metrics/train/dev_score.tsv", "models/finetuned/model.safetensors")
     runs = {}
     for name in ("whole", "killed"):
         repo = tmp_path_factory.mktemp(name)

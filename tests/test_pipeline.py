@@ -49,7 +49,7 @@ def test_repro_writes_entity_metrics_for_every_word(reproduced):
     predictions = (repo / "data/predictions/test.conll").read_text().splitlines()
     assert sum(1 for line in predictions if line and not line.startswith("-DOCSTART-")) == metrics["test"]["words"]
     curves = repo / "metrics/train/plots/metrics"
-    assert len((curves / "train/dev_f1.tsv").read_text().splitlines()) == 1 + 2  # header + one row per epoch
+    assert len((curves / "train/dev_score.tsv").read_text().splitlines()) == 1 + 2  # header + one row per epoch
     assert len((curves / "train/loss.tsv").read_text().splitlines()) >= 1 + 2  # steps 1 and 10
     assert (repo / "models/finetuned/config.json").is_file()
 
@@ -162,8 +162,10 @@ def test_exp_run_with_set_param_shows_in_exp_show(reproduced):
 
 def test_plots_and_metrics_render(reproduced):
     repo, env = reproduced
+    shown = dvc("plots", "show", cwd=repo, env=env)
+    assert "WARNING" not in shown.stdout + shown.stderr  # every plot's file is there for this task
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo, env=env).stdout)["data"]
-    [f1_plot] = plots["Dev entity F1 by epoch"]
+    [f1_plot] = plots["Dev score by epoch (NER entity F1, classification accuracy)"]
     assert [row["step"] for row in f1_plot["content"]["data"]["values"]] == ["1", "2"]  # one point per epoch
     [loss_plot] = plots["Loss by step (train, and dev after each epoch)"]
     loss_values = loss_plot["content"]["data"]["values"]
@@ -171,9 +173,9 @@ def test_plots_and_metrics_render(reproduced):
     dev_steps = [int(row["step"]) for row in loss_values if "dev_loss" in row]
     assert len(train_steps) >= 2 and len(dev_steps) == 2  # dev loss once per epoch (2 epochs)
     assert dev_steps[-1] >= max(train_steps) and all(float(r["dev_loss"]) > 0 for r in loss_values if "dev_loss" in r)
-    [confusion] = plots["Dev confusion of entity types (missed, spurious)"]
+    [confusion] = plots["Dev confusion (NER entity types with missed and spurious, or classes)"]
     assert confusion["content"]["data"]["values"] and "actual" in confusion["content"]["data"]["values"][0]
-    [per_type] = plots["Dev F1 by entity type"]
+    [per_type] = plots["Dev F1 by entity type or class"]
     assert {row["type"] for row in per_type["content"]["data"]["values"]}
     metrics = json.loads(dvc("metrics", "show", "--json", cwd=repo, env=env).stdout)
     shown = next(iter(metrics.values()))["data"]

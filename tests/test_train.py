@@ -73,7 +73,7 @@ def test_loss_is_read_every_ten_steps_and_the_best_epoch_is_kept(tiny_model_dir)
     steps = [step for name, step, _ in outcome.history if name == "train/loss"]
     assert steps == [1] + list(range(10, outcome.step + 1, 10))
     assert outcome.best_epoch == 2 and outcome.score_by_epoch == {1: 0.2, 2: 0.5, 3: 0.4}
-    assert [v for n, _, v in outcome.history if n == "train/dev_f1"] == [0.2, 0.5, 0.4]
+    assert [v for n, _, v in outcome.history if n == "train/dev_score"] == [0.2, 0.5, 0.4]
 
 
 def test_small_data_trains_for_min_steps_and_stops_when_dev_f1_stalls(tiny_model_dir, capsys):

@@ -110,7 +110,7 @@ def fit(model, windows: list, params: dict, pad_id: int, evaluate, checkpoint: P
         metric: str = "dev_f1", packable: bool = True) -> TrainingState:
     """Train `model` on `windows` ({"input_ids", "labels"}) for params["epochs"] (more on small data: min_steps;
     fewer with patience); `evaluate(model)`, if given, returns (dev score, dev loss) at each epoch's end, logged as
-    train/`metric`. A batch holds about params["batch_size"] x `tokens_per_example` tokens (default: the mean window
+    train/dev_score (`metric` names it in the log). A batch holds about params["batch_size"] x `tokens_per_example` tokens (default: the mean window
     length). Returns the TrainingState (on every process; only the main one's counts)."""
     cuda = torch.cuda.is_available()
     # non_blocking: batches are copied to the GPU while it runs the previous step (pinned memory).
@@ -228,7 +228,8 @@ def end_epoch(accelerator, model, state: TrainingState, epoch: int, evaluate, ba
     score, dev_loss = map(float, evaluate(accelerator.unwrap_model(model)))  # plain floats: checkpoints hold no numpy
     bar.write(f"epoch {epoch}: {metric.replace('_', ' ')} {100 * score:.2f}, dev loss {dev_loss:.4f}")
     state.score_by_epoch[epoch] = score
-    state.history += [("train/dev_loss", state.step, dev_loss), (f"train/{metric}", epoch, score)]
+    # One curve name whatever the task, so that dvc.yaml's plot of it holds for every task.
+    state.history += [("train/dev_loss", state.step, dev_loss), ("train/dev_score", epoch, score)]
     if score > state.best_score:
         state.best_score, state.best_epoch = score, epoch
         weights = accelerator.unwrap_model(model).state_dict()
