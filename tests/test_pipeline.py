@@ -224,7 +224,8 @@ def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
     # The two experiments side by side: every plot holds both revisions' data.
     names = [r[name] for r in rows if r[lr] in ("0.001", "0.002")]
     plots = json.loads(dvc("plots", "diff", "--json", *names, cwd=repo, env=env).stdout)["data"]
-    for title in ("Dev entity F1 by epoch", "Dev confusion of entity types (missed, spurious)", "Dev F1 by entity type"):
+    for title in ("Dev score by epoch (NER entity F1, classification accuracy)",
+                  "Dev confusion (NER entity types with missed and spurious, or classes)", "Dev F1 by entity type or class"):
         values = [v for entry in plots[title] for v in entry["content"]["data"]["values"]]
         assert {v["rev"] for v in values} == set(names), (title, values[:3])
 

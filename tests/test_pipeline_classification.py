@@ -103,9 +103,9 @@ def test_reviews_exp_run_and_plots(reviews):
              if (exp.get("data") or {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("lr") == 3e-5]
     assert len(found) == 1, shown
     plots = json.loads(dvc("plots", "show", "--json", cwd=repo, env=env).stdout)["data"]
-    [accuracy] = plots["Dev accuracy by epoch (classification)"]
+    [accuracy] = plots["Dev score by epoch (NER entity F1, classification accuracy)"]
     assert [row["step"] for row in accuracy["content"]["data"]["values"]] == ["1", "2", "3"]
-    [confusion] = plots["Dev confusion of entity types (missed, spurious)"]
+    [confusion] = plots["Dev confusion (NER entity types with missed and spurious, or classes)"]
     assert {row["actual"] for row in confusion["content"]["data"]["values"]} <= {"fresh", "rotten"}
 
 
