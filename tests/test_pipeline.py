@@ -228,6 +228,12 @@ def test_queued_sweep_runs_and_exp_show_sorts_by_dev_f1(reproduced):
                   "Dev confusion (NER entity types with missed and spurious, or classes)", "Dev F1 by entity type or class"):
         values = [v for entry in plots[title] for v in entry["content"]["data"]["values"]]
         assert {v["rev"] for v in values} == set(names), (title, values[:3])
+    # A second seed of lr 1e-3: nerflow seeds shows that setting over both seeds, the others over one.
+    dvc("exp", "run", "-S", "lr=1e-3", "-S", "seed=43", cwd=repo, env=env)
+    result = run([sys.executable, "-m", "nerflow.tools.cli", "seeds"], repo, env)
+    rows = {line.split(" | ")[1]: line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")
+            and line.split(" | ")[1] in ("0.001", "0.002")}
+    assert rows["0.001"][2] == "42, 43" and rows["0.002"][2] == "42", result.stdout
 
 
 def test_sentence_context_reads_each_sentence_alone(reproduced, tmp_path, tiny_model_dir):

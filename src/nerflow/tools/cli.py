@@ -3,14 +3,15 @@
 import argparse
 import sys
 
-from nerflow.tools import predict, report
+from nerflow.tools import predict, report, seeds
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="nerflow", description="Fine-tuned encoders of nerflow pipelines: predict, report.")
+    top = argparse.ArgumentParser(prog="nerflow", description="Fine-tuned encoders of nerflow pipelines: predict, report, seeds.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     predict.add_arguments(commands.add_parser("predict", help="run a trained model on texts (entities or labels)"))
     report.add_arguments(commands.add_parser("report", help="markdown: params, metrics and F1 by type or class against a revision"))
+    seeds.add_arguments(commands.add_parser("seeds", help="markdown: mean and spread over seeds of each setting's experiments"))
     return top
 
 
