@@ -235,3 +235,64 @@ def build_tiny_cjk_bert(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_cjk_model_dir(tmp_path_factory) -> Path:
     return build_tiny_cjk_bert(tmp_path_factory.mktemp("tiny-cjk-bert"))
+
+
+# --- a tiny trained tagger: PEOPLE and PLACES (a lookup, whatever the context), saved like models/finetuned ---
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l
+PLACES = ["Berlin", "London", "Zürich", "Geneva", "New York"]  # zurich, new and york split into letters too
+FILLER = "a an and backed cars commission exports fined for in joined left ( ) , . ; !".split()
+def training_data(rng: random.Random, n: int):
+    sentences, tags = [], []
+    for _ in range(n):
+        words, word_tags = [], []
+        for _ in range(rng.randint(3, 10)):
+            kind = rng.choice(["PER", "LOC", "O", "O", "O"])
+            if kind == "O":
+                words.append(rng.choice(FILLER))
+                word_tags.append("O")
+            else:
+                name = rng.choice(PEOPLE if kind == "PER" else PLACES).split()
+                words += name
+                word_tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(name) - 1)
+        sentences.append(words)
+        tags.append(word_tags)
+    return sentences, tags
+
+
+@pytest.fixture(scope="session")
+def ner_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny random BERT taught to tag PEOPLE and PLACES (a lookup, whatever the context), saved like models/finetuned."""
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from nerflow.tasks.ner.tokenize.windows import encode
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    label2id = {label: i for i, label in enumerate(LABELS)}
+    torch.manual_seed(0)
+    model = AutoModelForTokenClassification.from_pretrained(
+        tiny_model_dir, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id)
+    sentences, tags = training_data(random.Random(0), 120)
+    windows = encode(tokenizer, sentences, 64, 16, tags=tags, label2id=label2id)
+    width = max(len(w["input_ids"]) for w in windows)
+    input_ids = torch.zeros((len(windows), width), dtype=torch.long)
+    labels = torch.full((len(windows), width), -100)
+    for row, window in enumerate(windows):
+        input_ids[row, : len(window["input_ids"])] = torch.tensor(window["input_ids"])
+        labels[row, : len(window["labels"])] = torch.tensor(window["labels"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: a second thread only waits on the first, the more so on a busy machine
+    for _ in range(200):
+        loss = model(input_ids=input_ids, attention_mask=(input_ids != 0).long(), labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    torch.set_num_threads(threads)
+    folder = tmp_path_factory.mktemp("ner")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

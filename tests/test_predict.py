@@ -20,11 +20,8 @@ from nerflow.tasks.ner.tokenize.windows import encode
 from nerflow.tasks.ner.predict import TaggedWord, Tagger, entities_from_words
 from nerflow.tools.predict import load
 from nerflow.tasks.ner.preprocess.text import split_sentences
+from conftest import LABELS, PEOPLE, PLACES, training_data
 
-LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
-PEOPLE = ["Angela Merkel", "John Garcia", "Anna"]  # "merkel" is not in the tiny vocabulary: m ##e ##r ##k ##e ##l
-PLACES = ["Berlin", "London", "Zürich", "Geneva", "New York"]  # zurich, new and york split into letters too
-FILLER = "a an and backed cars commission exports fined for in joined left ( ) , . ; !".split()
 BIN = Path(sys.executable).parent
 SCRIPT_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -36,55 +33,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def training_data(rng: random.Random, n: int):
-    sentences, tags = [], []
-    for _ in range(n):
-        words, word_tags = [], []
-        for _ in range(rng.randint(3, 10)):
-            kind = rng.choice(["PER", "LOC", "O", "O", "O"])
-            if kind == "O":
-                words.append(rng.choice(FILLER))
-                word_tags.append("O")
-            else:
-                name = rng.choice(PEOPLE if kind == "PER" else PLACES).split()
-                words += name
-                word_tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(name) - 1)
-        sentences.append(words)
-        tags.append(word_tags)
-    return sentences, tags
-
-
-@pytest.fixture(scope="module")
-def ner_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny random BERT taught to tag PEOPLE and PLACES (a lookup, whatever the context), saved like models/finetuned."""
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    label2id = {label: i for i, label in enumerate(LABELS)}
-    torch.manual_seed(0)
-    model = AutoModelForTokenClassification.from_pretrained(
-        tiny_model_dir, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=label2id)
-    sentences, tags = training_data(random.Random(0), 120)
-    windows = encode(tokenizer, sentences, 64, 16, tags=tags, label2id=label2id)
-    width = max(len(w["input_ids"]) for w in windows)
-    input_ids = torch.zeros((len(windows), width), dtype=torch.long)
-    labels = torch.full((len(windows), width), -100)
-    for row, window in enumerate(windows):
-        input_ids[row, : len(window["input_ids"])] = torch.tensor(window["input_ids"])
-        labels[row, : len(window["labels"])] = torch.tensor(window["labels"])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(200):
-        loss = model(input_ids=input_ids, attention_mask=(input_ids != 0).long(), labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    folder = tmp_path_factory.mktemp("ner")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

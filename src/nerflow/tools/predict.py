@@ -41,6 +41,18 @@ EARLIER_TASKS = {"text-classification": {"task": "classification", "pair": False
                  "pair-classification": {"task": "classification", "pair": True}}
 
 
+def model_settings(path) -> dict:
+    """A model folder's nerflow.json (the task, windows and decoding its predictions follow); {} where it has none."""
+    settings_file = Path(path) / MODEL_SETTINGS
+    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+    return {**settings, **EARLIER_TASKS.get(settings.get("task"), {})}
+
+
+def model_task(path) -> str:
+    """The task of a model folder: its nerflow.json's, NER for a folder without one."""
+    return model_settings(path).get("task", "ner")
+
+
 def load(path, device=None, batch_size: int = 32):
     """The predictor of a saved model folder (as the train stage writes models/finetuned), for the task its
     nerflow.json names (a folder without one is NER's); CUDA if available."""
@@ -48,10 +60,8 @@ def load(path, device=None, batch_size: int = 32):
     from nerflow.training.runtime import default_device
     from nerflow.training.tokenizer import load_tokenizer
 
-    settings_file = Path(path) / MODEL_SETTINGS
-    settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
-    settings = {**settings, **EARLIER_TASKS.get(settings.get("task"), {})}
-    task = task_part(settings.get("task", "ner"), "predict")
+    settings = model_settings(path)
+    task = task_part(model_task(path), "predict")
     tokenizer = load_tokenizer(path)
     with no_progress_bars():
         model = task.model_class.from_pretrained(path).to(device or default_device())
@@ -140,7 +150,7 @@ def with_predictions(task, predicted: dict) -> dict:
 
 
 def run(args) -> int:
-    from nerflow.tasks.ner.evaluate.exports import LabelConfig, parse_label_config
+    from nerflow.tasks.predict import LabelConfig, parse_label_config
 
     try:
         if args.batch_size < 1:

@@ -1,5 +1,8 @@
 """Batched prediction over encoded windows, shared by training (the dev score after each epoch), evaluation and
-`nerflow predict`: per-position log-probabilities (token classification), or class probabilities per window."""
+`nerflow predict`: per-position log-probabilities (token classification), or class probabilities per window; and
+how sure a model is of a text (uncertainty), for choosing what to annotate next."""
+
+import math
 
 import numpy as np
 import torch
@@ -101,3 +104,26 @@ def predict_classes(model, windows, batch_size: int, pad_id: int, loss: bool = F
             out[indexes] = logits.softmax(-1).cpu()
     model.train(was_training)
     return (out, total.item() / max(len(windows), 1)) if loss else out
+
+
+# How a text's uncertainty is measured, for choosing what to annotate next; each in [0, 1], higher: less sure.
+#   margin   1 - the smallest margin between a word's (a text's) two most probable labels: its least sure decision
+#   mnlp     1 - the geometric mean probability of the predicted labels (maximum normalised log-probability, Shen
+#            et al. 2017, as a probability): a whole text's sureness, not its length's
+#   entropy  the mean entropy of the words' (the text's) label distributions, over log(labels)
+#   random   no measure: the control an active-learning curve is compared with (rank shuffles, seeded)
+STRATEGIES = ("margin", "mnlp", "entropy", "random")
+
+
+def uncertainty(log_probs: torch.Tensor, chosen: torch.Tensor) -> dict:
+    """{margin, mnlp, entropy} of one text from its decisions' log-probabilities ([decisions, labels]: a word
+    each for NER, one for a classifier) and the label chosen at each; all 0 for a text with nothing to decide."""
+    if not len(log_probs):
+        return {"margin": 0.0, "mnlp": 0.0, "entropy": 0.0}
+    probs = log_probs.float().exp()
+    top = probs.topk(min(2, probs.shape[-1]), dim=-1).values
+    margins = top[:, 0] - top[:, 1] if top.shape[-1] > 1 else top[:, 0]
+    entropy = -(probs * log_probs.float().clamp(min=-100)).sum(-1) / math.log(max(probs.shape[-1], 2))
+    chosen_log_probs = log_probs.float().gather(-1, chosen.view(-1, 1)).squeeze(-1)
+    return {"margin": round(float(1 - margins.min()), 6), "mnlp": round(float(1 - chosen_log_probs.mean().exp()), 6),
+            "entropy": round(float(entropy.mean()), 6)}

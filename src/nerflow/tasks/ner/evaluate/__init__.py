@@ -10,6 +10,7 @@ from bisect import bisect_right
 from pathlib import Path
 
 import pyarrow.compute as pc
+import torch
 
 from nerflow.data import store
 from nerflow.data.store import Windows
@@ -18,6 +19,7 @@ from nerflow.tasks.evaluate import SplitEvaluation, f1_records
 from nerflow.tasks.ner import records as tagging
 from nerflow.tasks.ner.records import Sentence
 from nerflow.tasks.ner.train import Train
+from nerflow.training.inference import uncertainty
 
 
 class Evaluate(evaluate.Evaluate):
@@ -108,12 +110,14 @@ class DocumentSpans:
                 self.document = None
                 if sentence.text is not None:
                     self.document = {"text": sentence.text, "source": json.loads(sentence.source), "predicted": [],
-                                     "sentences": []}
+                                     "sentences": [], "log_probabilities": [], "chosen": []}
                 self.not_written += self.document is None
             if self.document is not None:
-                chosen = log_probabilities[list(range(len(predicted))),
-                                           [self.index[t] for t in predicted]].exp().tolist()
+                ids = [self.index[t] for t in predicted]
+                chosen = log_probabilities[list(range(len(predicted))), ids].exp().tolist()
                 self.document["predicted"] += entity_spans(predicted, sentence.starts, sentence.ends, chosen)
+                self.document["log_probabilities"].append(log_probabilities)
+                self.document["chosen"] += ids
                 self.document["sentences"].append((sentence.starts[0], sentence.ends[-1]))
 
     def _write(self) -> None:
@@ -126,8 +130,9 @@ class DocumentSpans:
         firsts = [a for a, _ in sentences]
         gold = [(a, b, label) for a, b, label in source["spans"]
                 if (i := bisect_right(firsts, a) - 1) >= 0 and b <= sentences[i][1]]
+        unsure = uncertainty(torch.cat(self.document["log_probabilities"]), torch.tensor(self.document["chosen"]))
         written = self.export.add(text, source, [{"start": a, "end": b, "label": label} for a, b, label in gold],
-                                  self.document["predicted"])
+                                  self.document["predicted"], unsure["margin"])
         self.gold |= {(document, *span) for span in gold}
         self.predicted |= {(document, *span) for span in written}
 

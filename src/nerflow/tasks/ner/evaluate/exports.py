@@ -18,12 +18,10 @@ code points.
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from seqeval.metrics.sequence_labeling import get_entities
 
-from nerflow.data.files import sha256_of
 from nerflow.tasks.ner.records import from_utf16, to_utf16
 
 SUFFIXES = {"doccano": ".doccano.jsonl", "labelstudio": ".labelstudio.json", "prodigy": ".prodigy.jsonl",
@@ -42,13 +40,6 @@ def entity_spans(tags: list, starts: list, ends: list, scores: list = None) -> l
     return found
 
 
-def model_version(folder) -> str:
-    """Which model predicted, for Label Studio's pre-annotations: the model folder's name and the start of its
-    weights' sha256."""
-    weights = Path(folder) / "model.safetensors"
-    return f"nerflow {Path(folder).name}" + (f" {sha256_of(weights)[:12]}" if weights.is_file() else "")
-
-
 def doccano(text: str, spans: list, fields: dict = None, gold: list = None, unit: str = "utf16") -> dict:
     """A doccano record, its offsets in `unit` (utf16, as doccano stores them, or codepoints)."""
     at = to_utf16(text) if unit == "utf16" else (lambda offset: offset)
@@ -61,46 +52,6 @@ def doccano(text: str, spans: list, fields: dict = None, gold: list = None, unit
 DEFAULT_NAMES = {"from_name": "label", "to_name": "text", "data_key": "text"}  # Label Studio's NER template's
 
 
-@dataclass(frozen=True)
-class LabelConfig:
-    """What nerflow needs of a Label Studio project's labelling config: the <Labels> control (from_name) over a
-    <Text> object (to_name) reading the task's data key, and the control's labels."""
-
-    from_name: str = "label"
-    to_name: str = "text"
-    data_key: str = "text"
-    labels: tuple = None  # None: any
-
-    @property
-    def names(self) -> dict:
-        return {"from_name": self.from_name, "to_name": self.to_name, "data_key": self.data_key}
-
-
-def parse_label_config(xml: str) -> LabelConfig:
-    """The first <Labels> control over a <Text> object of a labelling config (Label Studio's XML; tag names in any
-    case, as Label Studio reads them); ValueError if it has none."""
-    import xml.etree.ElementTree as ElementTree
-
-    try:
-        root = ElementTree.fromstring(xml)
-    except ElementTree.ParseError as error:
-        raise ValueError(f"the labelling config is not XML ({error})") from None
-    tags = list(root.iter())
-    texts = {t.get("name"): t for t in tags if str(t.tag).lower() == "text" and t.get("name") and t.get("value")}
-    for control in tags:
-        if str(control.tag).lower() != "labels" or not control.get("name"):
-            continue
-        for to_name in (control.get("toName") or control.get("toname") or "").split(","):
-            if to_name in texts:
-                labels = tuple(label.get("alias") or label.get("value") for label in control
-                               if str(label.tag).lower() == "label" and (label.get("alias") or label.get("value")))
-                return LabelConfig(control.get("name"), to_name, texts[to_name].get("value").lstrip("$"),
-                                   labels or None)
-    raise ValueError("the labelling config has no <Labels> control over a <Text> object (<Labels name=\"label\" "
-                     "toName=\"text\"> ... <Text name=\"text\" value=\"$text\"/>): nerflow's models label spans "
-                     "of text")
-
-
 def ls_result(text: str, spans: list, names: dict) -> list:
     """Label Studio results of `spans` under the project's names (from_name, to_name)."""
     return [{"id": f"n{i}", "from_name": names["from_name"], "to_name": names["to_name"], "type": "labels",
@@ -109,17 +60,23 @@ def ls_result(text: str, spans: list, names: dict) -> list:
             for i, s in enumerate(spans)]
 
 
+def ls_prediction(text: str, spans: list, names: dict, model_version: str, score: float) -> dict:
+    """A Label Studio prediction of one text: its spans as results, and the task's `score`, the model's uncertainty
+    of the text (never null: a text with no entity is often the one the model is least sure of), so that sorting by
+    it puts the tasks most worth annotating first."""
+    return {"model_version": model_version, "score": round(float(score), 4),
+            "result": ls_result(text, spans, {**DEFAULT_NAMES, **names})}
+
+
 def labelstudio(text: str, spans: list, model_version: str, fields: dict = None, gold: list = None,
-                names: dict = None) -> dict:
-    """A task to import into Label Studio: the prediction as a pre-annotation, the gold (evaluate) as an annotation;
-    `fields`: the task's own keys (its data among them), `names`: the project's control, object and data key."""
+                names: dict = None, score: float = 0.0) -> dict:
+    """A task to import into Label Studio: the prediction as a pre-annotation (ls_prediction, `score` its
+    uncertainty), the gold (evaluate) as an annotation; `fields`: the task's own keys (its data among them),
+    `names`: the project's control, object and data key."""
     names = {**DEFAULT_NAMES, **(names or {})}
     fields = dict(fields or {})
     data = {**fields.get("data", {}), names["data_key"]: text}
-    scores = [s["score"] for s in spans if "score" in s]
-    task = {**fields, "data": data, "predictions": [{
-        "model_version": model_version, "score": round(sum(scores) / len(scores), 4) if scores else None,
-        "result": ls_result(text, spans, names)}]}
+    task = {**fields, "data": data, "predictions": [ls_prediction(text, spans, names, model_version, score)]}
     if gold is not None:
         task["annotations"] = [{"result": ls_result(text, gold, names), "ground_truth": True}]
     return task
@@ -158,12 +115,13 @@ def brat_ann(text: str, spans: list) -> str:
     return "".join(lines)
 
 
-def record_in(fmt: str, text: str, spans: list, model_version: str, fields: dict, names: dict = None) -> dict:
+def record_in(fmt: str, text: str, spans: list, model_version: str, fields: dict, names: dict = None,
+              score: float = 0.0) -> dict:
     """One text's predicted spans as `nerflow predict --format fmt` writes them, the input record's fields kept."""
     if fmt == "doccano":
         return doccano(text, spans, fields)
     if fmt == "labelstudio":
-        return labelstudio(text, spans, model_version, {"data": fields} if fields else None, names=names)
+        return labelstudio(text, spans, model_version, {"data": fields} if fields else None, names=names, score=score)
     return prodigy(text, spans, fields)
 
 
@@ -175,9 +133,10 @@ class SpanExport:
         self.folder, self.split, self.model_version = Path(folder), split, model_version
         self.files, self.written = {}, {}
 
-    def add(self, text: str, source: dict, gold: list, predicted: list) -> list:
-        """Write one text with its gold and predicted spans; return the predicted spans as written, read back
-        into (start, end, label) in code points: what evaluate scores against the gold by character."""
+    def add(self, text: str, source: dict, gold: list, predicted: list, uncertain: float = 0.0) -> list:
+        """Write one text with its gold and predicted spans (and the model's uncertainty of it, Label Studio's
+        task score); return the predicted spans as written, read back into (start, end, label) in code points:
+        what evaluate scores against the gold by character."""
         shape, fields, names = source["shape"], source["fields"], source.get("names")
         if shape == "brat":
             for collection, spans in (("predicted", predicted), ("gold", gold)):
@@ -195,7 +154,7 @@ class SpanExport:
             return written
         out = self._file(shape)
         if shape == "labelstudio":
-            task = labelstudio(text, predicted, self.model_version, fields, gold, names)
+            task = labelstudio(text, predicted, self.model_version, fields, gold, names, uncertain)
             out.write(("[\n" if not self.written[shape] else ",\n") + json.dumps(task, ensure_ascii=False))
             written = [(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
                        for r in task["predictions"][0]["result"]]

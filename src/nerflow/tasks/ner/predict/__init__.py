@@ -18,11 +18,15 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
+import torch
+
 from nerflow.tasks import predict
 from nerflow.tasks.ner.tokenize.windows import CONTEXTS, encode
 from nerflow.tasks.ner.train import Train
 from nerflow.tasks.ner.train.decoding import decode
 from nerflow.tasks.ner.train.scoring import predict_word_scores
+from nerflow.tasks.predict import LabelConfig
+from nerflow.training.inference import uncertainty
 
 # What a model folder without nerflow.json was trained and decoded with (folders written before it existed); a
 # Tagger made without settings reads text the same way.
@@ -59,6 +63,8 @@ class Tagger:
     """A token-classification model and its (fast) tokenizer, tagging raw texts as `settings` (a model folder's
     nerflow.json; UNSET_SETTINGS for what it lacks) say."""
 
+    control = "labels"  # spans of text: Label Studio's <Labels>
+
     def __init__(self, model, tokenizer, settings: dict = None, batch_size: int = 32):
         settings = {**UNSET_SETTINGS, **(settings or {})}
         if not tokenizer.is_fast:
@@ -74,21 +80,20 @@ class Tagger:
     @cached_property
     def model_version(self) -> str:
         """Which model predicts, for Label Studio's pre-annotations (its weights hashed when first asked)."""
-        from nerflow.tasks.ner.evaluate.exports import model_version
+        return predict.model_version(self.model.name_or_path)
 
-        return model_version(self.model.name_or_path)
-
-    def tag_words(self, texts: list, progress: bool = False) -> list:
+    def tag_words(self, texts: list, progress: bool = False, uncertain: bool = False) -> list:
         """For each text, its words (split as span files are: nerflow.tasks.ner.preprocess.text) as TaggedWords,
-        each predicted exactly once. With document context, each text is one document: its sentences share
-        windows."""
+        each predicted exactly once; with `uncertain`, (words, how sure the model is of the text: uncertainty) for
+        each. With document context, each text is one document: its sentences share windows."""
         from nerflow.tasks.ner.preprocess.text import split_sentences  # here: sentencex serves raw text only
 
         spans = [split_sentences(text, self.language) for text in texts]  # per text, per sentence, (start, end) of each word
         sentences = [[text[start:end] for start, end in sentence] for text, text_spans in zip(texts, spans)
                      for sentence in text_spans]
         if not sentences:  # texts with no word have nothing to predict
-            return [[] for _ in texts]
+            return [([], uncertainty(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long))) if uncertain else []
+                    for _ in texts]
         documents = [i for i, text_spans in enumerate(spans) for _ in text_spans]
         windows = encode(self.tokenizer, sentences, self.max_length, self.window_overlap,
                          documents=documents if self.context == "document" else None)
@@ -96,14 +101,23 @@ class Tagger:
                                           self.tokenizer.pad_token_id, "tagging" if progress else None)
         tags = iter(decode(word_scores, self.labels, self.constrained))
         scores = iter(word_scores)
+        index = {label: i for i, label in enumerate(self.labels)}
         tagged = []
         for text_spans in spans:
-            words = []
+            words, log_probs, chosen = [], [], []
             for sentence in text_spans:
-                sentence_tags, log_probs = next(tags), next(scores)
-                words += [TaggedWord(start, end, tag, float(log_probs[j, self.labels.index(tag)].exp()))
-                          for j, ((start, end), tag) in enumerate(zip(sentence, sentence_tags))]
-            tagged.append(words)
+                sentence_tags, sentence_log_probs = next(tags), next(scores)
+                ids = [index[tag] for tag in sentence_tags]
+                probabilities = sentence_log_probs[list(range(len(ids))), ids].exp().tolist()
+                words += [TaggedWord(start, end, tag, p)
+                          for (start, end), tag, p in zip(sentence, sentence_tags, probabilities)]
+                log_probs.append(sentence_log_probs)
+                chosen += ids
+            if uncertain:
+                empty = torch.zeros(0, len(self.labels))
+                tagged.append((words, uncertainty(torch.cat(log_probs) if log_probs else empty, torch.tensor(chosen))))
+            else:
+                tagged.append(words)
         return tagged
 
     def __call__(self, texts, progress: bool = False) -> list:
@@ -112,22 +126,46 @@ class Tagger:
             return self([texts], progress)[0]
         return [entities_from_words(text, words) for text, words in zip(texts, self.tag_words(texts, progress))]
 
+    def predict(self, texts: list, progress: bool = False) -> list:
+        """For each text, {"entities": [...], "uncertainty": {margin, mnlp, entropy}} (nerflow.training.inference:
+        how unsure the model is of the text, to choose what to annotate next)."""
+        return [{"entities": entities_from_words(text, words), "uncertainty": unsure}
+                for text, (words, unsure) in zip(texts, self.tag_words(texts, progress, uncertain=True))]
+
+    def labelstudio(self, texts: list, predictions: list, config: LabelConfig, strategy: str = "margin") -> tuple:
+        """(Label Studio's prediction of each text, {"model_version", "score": the text's uncertainty by
+        `strategy`, "result"}, under the project's names; Counter of the entities left out by type, those of types
+        the config's labels lack)."""
+        from nerflow.tasks.ner.evaluate.exports import ls_prediction
+
+        left_out, found = Counter(), []
+        for text, prediction in zip(texts, predictions):
+            kept = [e for e in prediction["entities"] if config.labels is None or e["label"] in config.labels]
+            left_out.update(e["label"] for e in prediction["entities"] if e not in kept)
+            found.append(ls_prediction(text, kept, config.names, self.model_version,
+                                       prediction["uncertainty"][strategy]))
+        return found, left_out
+
     def predict_records(self, records: list, from_arguments: bool, fmt: str = "entities", label_config=None) -> list:
         """What `nerflow predict` writes for each record: the record with its "entities", or, for another `fmt`,
-        the record as that tool imports pre-annotations (nerflow.tasks.ner.evaluate.exports.record_in). A Label
-        Studio project's `label_config` (exports.LabelConfig) names the control, object and data key; entities of
-        a type its labels lack are left out, counted in self.left_out (type -> entities)."""
-        from nerflow.tasks.ner.evaluate.exports import LabelConfig, record_in
+        the record as that tool imports pre-annotations (nerflow.tasks.ner.evaluate.exports.record_in; Label
+        Studio's task score: the text's uncertainty, margin). A Label Studio project's `label_config`
+        (nerflow.tasks.predict.LabelConfig) names the control, object and data key; entities of a type its labels
+        lack are left out, counted in self.left_out (type -> entities)."""
+        from nerflow.tasks.ner.evaluate.exports import record_in
 
         config = label_config or LabelConfig()
-        found = self([r["text"] for r in records], progress=True)
-        self.left_out = Counter(e["label"] for entities in found for e in entities
+        found = self.predict([r["text"] for r in records], progress=True)
+        self.left_out = Counter(e["label"] for p in found for e in p["entities"]
                                 if config.labels is not None and e["label"] not in config.labels)
-        if self.left_out:
-            found = [[e for e in entities if e["label"] in config.labels] for entities in found]
+        for prediction in found:
+            prediction["entities"] = [e for e in prediction["entities"]
+                                      if config.labels is None or e["label"] in config.labels]
         if fmt == "entities":
-            return [{**record, "entities": entities} for record, entities in zip(records, found)]
+            return [{**record, "entities": p["entities"]} for record, p in zip(records, found)]
         version = self.model_version if fmt == "labelstudio" else None
-        return [record_in(fmt, record["text"], [{k: e[k] for k in ("start", "end", "label", "score")} for e in entities],
-                          version, {k: v for k, v in record.items() if k != "text"}, config.names)
-                for record, entities in zip(records, found)]
+        return [record_in(fmt, record["text"], [{k: e[k] for k in ("start", "end", "label", "score")}
+                                                for e in p["entities"]],
+                          version, {k: v for k, v in record.items() if k != "text"}, config.names,
+                          p["uncertainty"]["margin"])
+                for record, p in zip(records, found)]

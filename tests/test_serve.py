@@ -1,0 +1,155 @@
+"""nerflow serve: the routes plain clients and Label Studio call, with the request shapes Label Studio's ML backend
+protocol uses (its label-studio-ml-backend tests: /setup, /predict, /webhook, /health), with control names other than
+label/text; limits and bad requests answered with a 4xx and a message, a burst of them beside good requests, every
+good answer checked, and requests arriving together predicted together."""
+
+import json
+import threading
+from argparse import Namespace
+from concurrent.futures import ThreadPoolExecutor
+from urllib import request as urlrequest
+from urllib.error import HTTPError
+
+import pytest
+import torch
+
+from nerflow.tools import cli
+from nerflow.tools.predict import load
+from nerflow.tools.serve import Backend, create_app
+
+CONFIG = """<View>
+  <Labels name="ents" toName="note"><Label value="PER" background="red"/><Label value="Medical Condition"/></Labels>
+  <Text name="note" value="$body"/>
+</View>"""
+
+
+def options(**changed) -> Namespace:
+    parser = cli.parser()
+    return parser.parse_args(["serve", "unused", *sum(([f"--{k.replace('_', '-')}", str(v)] for k, v in changed.items()),
+                                                       [])])
+
+
+@pytest.fixture(scope="module")
+def backend(ner_model_dir):
+    torch.set_num_threads(1)
+    return Backend(load(ner_model_dir, device="cpu", batch_size=8), "ner", options(max_chars=200, max_tasks=4))
+
+
+@pytest.fixture(scope="module")
+def client(backend):
+    return create_app(backend).test_client()
+
+
+def test_health_and_setup_as_label_studio_calls_them(client, backend):
+    health = client.get("/health").get_json()
+    assert health["status"] == "UP" and health["model_version"] == backend.predictor.model_version
+    assert client.get("/").get_json() == health
+    answer = client.post("/setup", json={"project": "1.1000000000", "schema": CONFIG, "hostname": "http://ls:8080",
+                                         "access_token": "x", "model_version": ""})
+    assert answer.status_code == 200 and answer.get_json() == {"model_version": backend.predictor.model_version}
+    bad = client.post("/setup", json={"project": "2.1", "schema": "<View><Choices name='c' toName='t'/>"
+                                                                  "<Text name='t' value='$text'/></View>"})
+    assert bad.status_code == 400 and "no <Labels> control over a <Text> object" in bad.get_json()["error"]
+
+
+def test_label_studio_predict_under_the_configs_names(client):
+    texts = ["Anna left Berlin.", "a and ( )", "John Garcia joined Anna in Zürich."]
+    answer = client.post("/predict", json={"tasks": [{"id": i, "data": {"body": t}} for i, t in enumerate(texts)],
+                                           "label_config": CONFIG, "project": "1.1000000000",
+                                           "params": {"context": {}}})
+    assert answer.status_code == 200
+    results = answer.get_json()["results"]
+    assert len(results) == 3
+    for text, result in zip(texts, results):
+        assert isinstance(result["score"], float) and 0 <= result["score"] <= 1  # uncertainty, never null
+        for region in result["result"]:
+            assert (region["from_name"], region["to_name"], region["type"]) == ("ents", "note", "labels")
+            value = region["value"]
+            assert text[value["start"]:value["end"]] == value["text"] and value["labels"] == ["PER"]  # LOC left out
+    assert [r["value"]["text"] for r in results[2]["result"]] == ["John Garcia", "Anna"]
+    assert results[1]["result"] == []
+
+
+def test_plain_clients_get_entities_and_uncertainty(client):
+    answer = client.post("/predict", json={"texts": ["Anna left Berlin.", ""]}).get_json()
+    first, empty = answer["results"]
+    assert [(e["label"], e["text"]) for e in first["entities"]] == [("PER", "Anna"), ("LOC", "Berlin")]
+    assert set(first["uncertainty"]) == {"margin", "mnlp", "entropy"} and empty == {
+        "entities": [], "uncertainty": {"margin": 0.0, "mnlp": 0.0, "entropy": 0.0}}
+
+
+def test_webhook_records_events_and_starts_the_command_never_training(tmp_path, backend):
+    events, marker = tmp_path / "events.jsonl", tmp_path / "ran"
+    hooked = Backend(backend.predictor, "ner", options(events=events, on_event=f"touch {marker}"))
+    client = create_app(hooked).test_client()
+    answer = client.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 1, "label_config": CONFIG},
+                                           "annotation": {"id": 5}, "task": {"id": 7}})
+    assert answer.status_code == 201 and answer.get_json()["command_started"] is True
+    hooked.running.wait(10)
+    assert marker.exists() and json.loads(events.read_text())["annotation"] == {"id": 5}
+    assert client.post("/webhook", json={"action": "PROJECT_UPDATED"}).get_json() == {"status": "Unknown event"}
+
+
+@pytest.mark.parametrize("body, status, says", [
+    (b"{not json", 400, "the body is not JSON"),
+    (b"[1, 2]", 400, "the body must be a JSON object"),
+    (json.dumps({"text": "Anna"}), 400, 'expected "tasks"'),
+    (json.dumps({"texts": "Anna"}), 400, '"texts" must be a list of strings'),
+    (json.dumps({"texts": ["Anna", 5]}), 400, "texts[1] must be a string"),
+    (json.dumps({"texts": ["x" * 201]}), 413, "texts[0] holds 201 characters: at most 200"),
+    (json.dumps({"texts": ["a"] * 5}), 413, "5 texts in one request: at most 4"),
+    (json.dumps({"tasks": [{"id": 1, "data": {"text": "Anna"}}], "label_config": CONFIG}), 400,
+     "tasks[0].data.body is missing"),
+    (json.dumps({"tasks": [{"id": 1, "data": {"text": "Anna"}}], "label_config": "<View"}), 400, "not XML"),
+    (json.dumps({"tasks": {"id": 1}}), 400, '"tasks" must be a list of task objects'),
+])
+def test_a_bad_request_is_a_4xx_naming_what_is_wrong(client, body, status, says):
+    answer = client.post("/predict", data=body, content_type="application/json")
+    assert answer.status_code == status and says in answer.get_json()["error"]
+
+
+def test_unknown_routes_and_methods_answer_json(client):
+    assert client.get("/nowhere").status_code == 404 and "error" in client.get("/nowhere").get_json()
+    assert client.get("/predict").status_code == 405
+
+
+def test_a_burst_of_bad_and_good_requests_over_http(backend):
+    """A real server on a free port: 24 requests at once, a third of them bad; every good one answered as a request
+    alone is, fewer model calls than good requests (they share calls), and the server still up after."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, create_app(backend), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+
+    def post(body: bytes):
+        try:
+            with urlrequest.urlopen(urlrequest.Request(f"{url}/predict", data=body, method="POST",
+                                                       headers={"Content-Type": "application/json"})) as answer:
+                return answer.status, json.loads(answer.read())
+        except HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    texts = ["Anna left Berlin.", "John Garcia", "Geneva and London", "a Anna", "cars in New York"]
+    expected = {text: backend.predictor.predict([text])[0] for text in texts}
+    bodies = []
+    for i in range(24):
+        if i % 3 == 2:
+            bodies.append((None, [b"{", json.dumps({"texts": ["x" * 500]}).encode(), b"[]"][i % 9 // 3]))
+        else:
+            text = texts[i % len(texts)]
+            bodies.append((text, json.dumps({"texts": [text]}).encode()))
+    calls = backend.batcher.calls
+    try:
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            answers = list(pool.map(lambda item: post(item[1]), bodies))
+        for (text, _), (status, answer) in zip(bodies, answers):
+            if text is None:
+                assert status in (400, 413) and answer["error"]
+            else:
+                assert status == 200 and answer["results"] == [expected[text]]
+        assert backend.batcher.calls - calls < 16  # 16 good requests, fewer model calls
+        with urlrequest.urlopen(f"{url}/health") as answer:
+            assert json.loads(answer.read())["status"] == "UP"
+    finally:
+        server.shutdown()
