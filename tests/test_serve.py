@@ -153,3 +153,47 @@ def test_a_burst_of_bad_and_good_requests_over_http(backend):
             assert json.loads(answer.read())["status"] == "UP"
     finally:
         server.shutdown()
+
+
+@pytest.mark.slow  # the server as a process, and curl
+def test_the_docs_commands_serve_and_rank_as_pasted(tmp_path, ner_model_dir):
+    """docs/annotation-loop.md's commands, in a folder holding models/finetuned and pool.jsonl (the port moved off
+    9090 where the test runs)."""
+    import os
+    import re
+    import shlex
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    page = (ROOT / "docs" / "annotation-loop.md").read_text()
+    commands = [line.split("  #")[0].strip() for block in re.findall(r"```bash\n(.*?)```", page, re.S)
+                for line in block.splitlines() if line.strip()]
+    serve, curl, rank = (next(c for c in commands if c.startswith(start))
+                         for start in ("nerflow serve", "curl", "nerflow rank"))
+    shutil.copytree(ner_model_dir, tmp_path / "models" / "finetuned")
+    (tmp_path / "pool.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in ["Anna left Berlin.", "a"]))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1",
+               PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")
+    server = subprocess.Popen(shlex.split(serve) + ["--port", port], cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    try:
+        for _ in range(120):
+            answer = subprocess.run(shlex.split(curl.replace("9090", port)), cwd=tmp_path, capture_output=True, text=True)
+            if answer.returncode == 0 and answer.stdout:
+                break
+            time.sleep(0.5)
+        [found] = json.loads(answer.stdout)["results"]
+        assert [(e["label"], e["text"]) for e in found["entities"]] == [("PER", "Angela Merkel"), ("LOC", "Paris")]
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert subprocess.run(shlex.split(rank), cwd=tmp_path, env=env).returncode == 0
+    ranked = [json.loads(line) for line in (tmp_path / "next" / "ranked.doccano.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in ranked] == ["Anna left Berlin.", "a"]
