@@ -203,3 +203,23 @@ def test_report_compares_with_a_revision_from_git_alone(sweep):
         old = before["test"]["per_type"][entity_type]["f1"]
         assert (f"| {100 * scores['f1']:.2f} | {100 * old:.2f} | {100 * scores['f1'] - 100 * old:+.2f} | "
                 f"{scores['support']} |") in report
+
+
+def test_the_prod_model_is_registered_and_got_elsewhere_as_an_artifact(team):
+    """dvc.yaml declares the model an artifact; gto registers a version and assigns it to prod (git tags, pushed);
+    another machine gets the prod model with `dvc artifacts get` (from the S3 remote), byte-identical, without a
+    clone of its own or DVC Studio."""
+    repo, env = clone(team, "registry")
+    gto = str(Path(sys.executable).parent / "gto")
+    run([gto, "register", "model"], repo, env)
+    run([gto, "assign", "model", "--stage", "prod"], repo, env)
+    shown = run([gto, "show", "model"], repo, env).stdout
+    assert "v0.0.1" in shown and "prod" in shown, shown
+    git("push", "-q", "origin", "--tags", cwd=repo, env=env)
+    elsewhere = team.root / "elsewhere"
+    elsewhere.mkdir()
+    dvc("artifacts", "get", team.origin.as_uri(), "model", "--stage", "prod", "-o", "prod-model", cwd=elsewhere, env=env)
+    got = {str(p.relative_to(elsewhere / "prod-model")): p.read_bytes()
+           for p in sorted((elsewhere / "prod-model").rglob("*")) if p.is_file()}
+    original = {k.removeprefix("models/finetuned/"): v for k, v in files_under(team.first, ["models/finetuned"]).items()}
+    assert got == original and "model.safetensors" in got
