@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "nerflow"
 DOC = ROOT / "docs" / "reruns.md"
-STAGES = ("params", "download", "preprocess", "tokenize", "train", "evaluate")
+STAGES = ("params", "download", "preprocess", "tokenize", "train", "evaluate", "export")
 # Reading and checking params.yaml shapes no stage's outputs but the params stage's (the params a stage reads are
 # listed as params, from the file the params stage writes), and the package's own __init__ is its map, a docstring:
 # no stage depends on them.

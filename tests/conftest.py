@@ -58,8 +58,9 @@ def words_in(path: Path) -> int:
 def make_project(repo: Path, fixture: Path, model_dir: Path, top: dict = None, **dataset) -> dict:
     """A git repository holding a copy of the project, with params pointed at `fixture` and `model_dir` (and
     `top`'s top-level params)."""
-    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore", "export/dvc.yaml"):
         if (ROOT / name).exists():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / name, repo / name)
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))

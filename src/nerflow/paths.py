@@ -34,6 +34,9 @@ EVAL_METRICS = Path("metrics/eval.json")
 ERROR_METRICS = Path("metrics/errors.json")
 ERROR_REPORT = Path("metrics/errors.md")
 PLOTS_DIR = Path("metrics/plots")
+# export (opt-in: export/dvc.yaml)
+ONNX_DIR = Path("models/onnx")  # the model as ONNX, fp32 and int8, and what it serves
+EXPORT_METRICS = Path("metrics/export.json")
 
 # Inside folders
 LABELS_FILE = "labels.json"  # in PROCESSED_DIR: the label set, read from train

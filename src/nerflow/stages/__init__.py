@@ -8,6 +8,7 @@ reads and writes.
   tokenize    the model's windows                                            -> data/tokenized, metrics/tokenize.json
   train       fine-tuning, the epoch chosen on dev                           -> models/finetuned, metrics/train
   evaluate    dev and test scored, errors analysed                           -> metrics/eval.json, errors, plots
+  export      opt-in (export/dvc.yaml): ONNX, fp32 and int8, scored and timed  -> models/onnx, metrics/export.json
 """
 
 import argparse

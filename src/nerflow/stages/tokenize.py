@@ -14,8 +14,8 @@ from nerflow.tasks import task_part
 
 def main():
     command_line(__doc__, "tokenize")
-    require("tokenize", PROCESSED_DIR, BASE_MODEL_DIR)
     params = read_params(model_dir=BASE_MODEL_DIR)
+    require("tokenize", PROCESSED_DIR, BASE_MODEL_DIR)
     try:
         stats = task_part(params, "tokenize").tokenize(params, BASE_MODEL_DIR, PROCESSED_DIR, TOKENIZED_DIR, workers=params["data_workers"])
     except ValueError as error:  # not a fast tokenizer, or a task of one's own that does not import

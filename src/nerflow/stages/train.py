@@ -22,8 +22,8 @@ from nerflow.training.runtime import place_process, relaunch
 
 def main():
     command_line(__doc__, "train")
-    require("train", TOKENIZED_DIR, PROCESSED_DIR, RAW_DIR, BASE_MODEL_DIR)
     params = read_params(model_dir=BASE_MODEL_DIR)
+    require("train", TOKENIZED_DIR, PROCESSED_DIR, RAW_DIR, BASE_MODEL_DIR)
     relaunch(params, "nerflow.stages.train")  # several processes: this stage again, under torchrun
     place_process(params)  # its GPU and CPU threads, before torch runs anything
     train(params)

@@ -23,8 +23,11 @@ class Predict:
 
 def model_version(folder) -> str:
     """Which model predicted, for Label Studio's predictions: the model folder's name and the start of its weights'
-    sha256 (hashed when asked: a few hundred ms for a large model)."""
+    sha256 (torch's, or the exported ONNX file it serves; hashed when asked: a few hundred ms for a large model)."""
+    from nerflow.training.onnx import served_file
+
     weights = Path(folder) / "model.safetensors"
+    weights = weights if weights.is_file() else served_file(folder)
     return f"nerflow {Path(folder).name}" + (f" {sha256_of(weights)[:12]}" if weights.is_file() else "")
 
 

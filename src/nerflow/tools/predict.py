@@ -53,18 +53,38 @@ def model_task(path) -> str:
     return model_settings(path).get("task", "ner")
 
 
-def load(path, device=None, batch_size: int = 32):
-    """The predictor of a saved model folder (as the train stage writes models/finetuned), for the task its
-    nerflow.json names (a folder without one is NER's); CUDA if available."""
+RUNTIMES = ("auto", "torch", "onnx")
+
+
+def load(path, device=None, batch_size: int = 32, runtime: str = "auto"):
+    """The predictor of a saved model folder (as the train stage writes models/finetuned, or the export stage
+    models/onnx), for the task its nerflow.json names (a folder without one is NER's): run by torch (CUDA if
+    available), or by ONNX Runtime on the CPU (`runtime` onnx; auto: a folder holding an exported model.onnx and no
+    torch weights), the same words, windows and decoding either way."""
     from nerflow.tasks import task_part
+    from nerflow.training.onnx import ONNX_FILE
     from nerflow.training.runtime import default_device
     from nerflow.training.tokenizer import load_tokenizer
 
+    path = Path(path)
+    if runtime == "auto":
+        runtime = "onnx" if (path / ONNX_FILE).exists() and not (path / "model.safetensors").exists() else "torch"
     settings = model_settings(path)
     task = task_part(model_task(path), "predict")
     tokenizer = load_tokenizer(path)
-    with no_progress_bars():
-        model = task.model_class.from_pretrained(path).to(device or default_device())
+    if runtime == "onnx":
+        if not (path / ONNX_FILE).exists():
+            raise ValueError(f"{path} holds no {ONNX_FILE}: `dvc repro export/dvc.yaml` exports the model to "
+                             "models/onnx, which --runtime onnx runs")
+        import torch
+        from transformers import AutoConfig
+
+        from nerflow.training.onnx import OnnxModel, served_file
+
+        model = OnnxModel(served_file(path), AutoConfig.from_pretrained(path), torch.get_num_threads())
+    else:
+        with no_progress_bars():
+            model = task.model_class.from_pretrained(path).to(device or default_device())
     return task.predictor(model, tokenizer, settings, batch_size)
 
 
@@ -164,7 +184,7 @@ def run(args) -> int:
         records, tasks = read_input(args, (config or LabelConfig()).data_key)
         if not Path(args.model_dir).is_dir():
             raise InputError(f"{args.model_dir}: no such model folder")
-        predictor = load(args.model_dir, batch_size=args.batch_size)
+        predictor = load(args.model_dir, batch_size=args.batch_size, runtime=args.runtime)
         # ValueError: not a fast tokenizer, input the model cannot take (a pair model given one text), or a format
         # its task does not write.
         results = predictor.predict_records(records, from_arguments=bool(args.texts), fmt=args.format,
@@ -206,6 +226,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "and <Text> object, read from its data key, and entities of types it lacks are left out "
                         "(counted on stderr); without it: label, text and $text")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per batch (default 32)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="torch, or onnx: ONNX Runtime on the "
+                        "CPU, for a folder the export stage wrote (models/onnx: its served variant, fp32 or int8); "
+                        "auto (default): onnx for a folder holding model.onnx and no torch weights")
     parser.add_argument("--format", choices=("entities", "labelstudio", "doccano", "spans"), default="entities",
                         help="NER: what to write: entities (default, below); labelstudio: a JSON list of tasks with "
                         "the entities as predictions, to import into Label Studio; doccano: JSON lines "

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from nerflow.tasks.predict import LabelConfig, parse_label_config
+from nerflow.tools.predict import RUNTIMES
 from nerflow.training.inference import STRATEGIES
 
 
@@ -109,7 +110,7 @@ def run(args) -> int:
     try:
         if not Path(args.model_dir).is_dir():
             raise PoolError(f"{args.model_dir}: no such model folder")
-        predictor = load(args.model_dir, batch_size=args.batch_size)
+        predictor = load(args.model_dir, batch_size=args.batch_size, runtime=args.runtime)
         config = (parse_label_config(Path(args.label_config).read_text(encoding="utf-8"), predictor.control)
                   if args.label_config else LabelConfig(control=predictor.control))
         records, tasks = read_pool(Path(args.pool), args.conll, config.data_key)
@@ -148,6 +149,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-words", type=int, default=2, help="texts with fewer words go last (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="random's seed (default 0)")
     parser.add_argument("--conll", action="store_true", help="POOL is a CoNLL file: a sentence a text")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="torch or onnx (ONNX Runtime, for "
+                        "models/onnx); auto: as the folder holds (nerflow predict --help)")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="windows per batch (default 32)")
     parser.description = __doc__.split("\n\n")[0]
     parser.epilog = __doc__.split("\n\n", 1)[1]

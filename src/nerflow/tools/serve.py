@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from nerflow.tasks.predict import LabelConfig, parse_label_config
+from nerflow.tools.predict import RUNTIMES
 from nerflow.training.inference import STRATEGIES
 
 DEFAULT_PORT = 9090  # the port Label Studio's ML backends customarily use
@@ -238,7 +239,7 @@ def create_app(backend: Backend):
 def backend_for(args) -> Backend:
     from nerflow.tools.predict import load, model_task
 
-    predictor = load(args.model_dir, batch_size=args.batch_size)
+    predictor = load(args.model_dir, batch_size=args.batch_size, runtime=args.runtime)
     return Backend(predictor, model_task(args.model_dir), args)
 
 
@@ -285,6 +286,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "from the requests that arrive together")
     parser.add_argument("--batch-wait-ms", type=float, default=10.0, help="how long a request waits for others to "
                         "share its model call (default 10)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="torch or onnx (ONNX Runtime, for "
+                        "models/onnx); auto: as the folder holds (nerflow predict --help)")
     parser.add_argument("--batch-size", type=positive, default=32, help="windows a model batch (default 32)")
     parser.add_argument("--events", metavar="PATH", help="append Label Studio's annotation events here, a JSON "
                         "line each")
