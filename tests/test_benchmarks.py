@@ -41,3 +41,22 @@ def test_the_span_benchmark_compares_words_entities_and_time(tmp_path, tiny_mode
     assert report["entities"]["token"] == report["entities"]["spans"] and report["entities_by_type_equal"]
     assert report["words_in_runs_equal_to_the_token_files"]["train"] <= report["words"]["token"]["train"]
     assert report["preprocess"]["runs"] == 1 and report["preprocess"]["ratio"] > 0
+
+
+def test_the_commands_benchmark_times_rank_predict_and_both_runtimes(tmp_path, ner_model_dir):
+    import shutil
+
+    from transformers import AutoModelForTokenClassification
+
+    from nerflow.training.onnx import export
+
+    onnx = tmp_path / "onnx"
+    shutil.copytree(ner_model_dir, onnx)
+    export(AutoModelForTokenClassification.from_pretrained(ner_model_dir), onnx)
+    (onnx / "model.safetensors").unlink()
+    output = tmp_path / "commands.json"
+    script("commands.py", "--pool", FIXTURES / "tiny/dev.txt", "--model", ner_model_dir, "--onnx", onnx, "--runs", 1,
+           "--output", output)
+    report = json.loads(output.read_text())
+    assert report["rank_against_predict"]["texts"] > 0 and report["rank_against_predict"]["ratio"] > 0
+    assert set(report["start_to_first_answer"]["median_s"]) == {"torch", "onnx"}
