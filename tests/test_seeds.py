@@ -49,3 +49,12 @@ def test_classification_is_compared_on_accuracy_with_macro_f1_beside_it():
     header = table(settings(runs)).splitlines()[0]
     assert header == "| setting | seeds | dev accuracy mean ± sd (min–max) | test accuracy mean ± sd (min–max) | " \
                      "dev macro_f1 mean | test macro_f1 mean |"
+
+
+def test_a_seed_run_again_is_counted_once():
+    commits = shown()
+    again = node("main-again", (0.90, 0.86), lr=2e-4, seed=42)  # a later commit that changed no param
+    runs, _ = runs_of([*commits, again])
+    groups = settings(runs)
+    assert [r["name"] for r in groups[0]["runs"]] == ["main", "a", "b"] and len(groups[0]["repeated"]) == 1
+    assert "1 run(s) of a seed already counted" in table(groups)

@@ -197,3 +197,19 @@ def test_the_docs_commands_serve_and_rank_as_pasted(tmp_path, ner_model_dir):
     assert subprocess.run(shlex.split(rank), cwd=tmp_path, env=env).returncode == 0
     ranked = [json.loads(line) for line in (tmp_path / "next" / "ranked.doccano.jsonl").read_text().splitlines()]
     assert [r["text"] for r in ranked] == ["Anna left Berlin.", "a"]
+
+
+def test_events_during_a_run_start_the_command_once_more_after_it(tmp_path, backend):
+    import time
+
+    runs = tmp_path / "runs"
+    hooked = Backend(backend.predictor, "ner", options(on_event=f"sh -c 'echo run >> {runs}; sleep 0.5'"))
+    client = create_app(hooked).test_client()
+    started = [client.post("/webhook", json={"action": "ANNOTATION_UPDATED"}).get_json()["command_started"]
+               for _ in range(3)]
+    assert started == [True, False, False]  # one at a time: the two others wait for it
+    deadline = time.time() + 10
+    while time.time() < deadline and (not runs.exists() or len(runs.read_text().splitlines()) < 2):
+        time.sleep(0.1)
+    time.sleep(0.8)
+    assert runs.read_text().splitlines() == ["run", "run"]  # once more for the events that came meanwhile, not twice

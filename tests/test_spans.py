@@ -502,3 +502,33 @@ def test_char_spans_score_the_export_as_written_against_the_files_own_spans(tmp_
     monkeypatch.setattr(exports, "to_utf16", lambda text: lambda offset: offset)
     shifted = char_spans(tmp_path / "shifted")
     assert shifted["gold"] == shifted["predicted"] == 2 and shifted["correct"] == 0
+
+
+def test_json_min_ties_go_to_the_larger_annotation_id_and_region_choices_are_no_spans(tmp_path):
+    text = "Tim Cook met Ana."
+    records = [json_min_record(1, text, [(0, 8, "ORG")], 10, "2026-05-01T10:00:00Z"),
+               json_min_record(1, text, [(0, 8, "PER")], 11, "2026-05-01T10:00:00Z")]  # same time: the later id
+    records[1]["mood"] = [{"start": 0, "end": 8, "text": "Tim Cook", "choices": ["calm"]}]  # a per-region <Choices>
+    sentences, counts = read(write(tmp_path, "min.json", records))
+    assert entities(sentences) == [("Tim Cook", "PER")] and counts.dropped == {"other_annotation": 1}
+    assert json.loads(sentences[0].source)["fields"]["data"] == {"text": text}  # a result, not the task's data
+
+
+def test_more_malformed_label_studio_and_json_are_named(tmp_path):
+    bad_result = [{"data": {"text": "hi there"}, "annotations": [{"result": 5}]}]
+    assert 'r.json:record 1: "result" must be a list of results' in error_of(write(tmp_path, "r.json", bad_result))
+    huge = '{"text": "a", "label": [[0, 1' + "1" * 5000 + ', "X"]]}\n'
+    assert "h.jsonl:1: not JSON that can be read" in error_of(write(tmp_path, "h.jsonl", huge))
+    deep = "[" * 100000 + "]" * 100000
+    assert "d.json:1: not a JSON array" in error_of(write(tmp_path, "d.json", deep))
+
+
+def test_brat_export_keeps_every_line_break_out_of_a_line_and_spaces_out_of_a_type(tmp_path):
+    from nerflow.tasks.ner.evaluate.exports import brat_ann
+
+    text = "Visit New\u2028York now\x85and\vthen"
+    ann, written = brat_ann(text, [{"start": 6, "end": 14, "label": "LOC"}, {"start": 15, "end": 27, "label": "Med X"}])
+    assert ann.count("\n") == 2 and len(ann.splitlines()) == 2  # no other break inside a line
+    assert ann.splitlines()[0] == "T1\tLOC 6 9;10 14\tNew York"
+    assert ann.splitlines()[1].startswith("T2\tMed_X ")
+    assert written == [(6, 14, "LOC"), (15, 27, "Med X")]

@@ -61,3 +61,5 @@ def json_lines(path, problems: list):
             yield number, json.loads(line)
         except json.JSONDecodeError as e:
             problems.append((number, "not JSON", f"not JSON ({e.msg} at column {e.colno})"))
+        except (ValueError, RecursionError) as e:  # a number of more digits than Python converts, nesting too deep
+            problems.append((number, "not JSON", f"not JSON that can be read ({e})"))

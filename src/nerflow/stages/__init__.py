@@ -39,7 +39,8 @@ def require(stage: str, *folders: Path) -> None:
     missing = [folder for folder in folders if not Path(folder).exists()]
     if missing:
         named = ", ".join(f"{folder} ({WRITTEN_BY[folder]})" for folder in missing)
-        raise SystemExit(f"{stage}: missing {named}: run those stages first; `dvc repro {stage}` runs whatever it "
+        target = "export/dvc.yaml" if stage == "export" else stage  # the opt-in stage's own pipeline file
+        raise SystemExit(f"{stage}: missing {named}: run those stages first; `dvc repro {target}` runs whatever it "
                          "needs")
 
 

@@ -73,11 +73,18 @@ def conll_sentences(path: Path) -> list:
         raise PoolError(str(error)) from None
 
 
-def ranked(records: list, predictions: list, strategy: str, min_words: int, seed: int) -> list:
+def words_in(text: str, language: str) -> int:
+    """The words of a text as the models read them (a Chinese character is one, as a Thai one with its marks)."""
+    from nerflow.tasks.ner.preprocess.text import split_sentences
+
+    return sum(len(sentence) for sentence in split_sentences(text, language))
+
+
+def ranked(records: list, predictions: list, strategy: str, min_words: int, seed: int, language: str = "en") -> list:
     """Indices of the records, most worth annotating first, and each one's score: (index, score)."""
     rng = random.Random(seed)
     scores = [rng.random() if strategy == "random" else p["uncertainty"][strategy] for p in predictions]
-    short = [len(r["text"].split()) < min_words for r in records]
+    short = [words_in(r["text"], language) < min_words for r in records]
     order = sorted(range(len(records)), key=lambda i: (short[i], -scores[i], i))
     return [(i, scores[i]) for i in order]
 
@@ -120,7 +127,8 @@ def run(args) -> int:
     except (OSError, ValueError) as error:
         print(f"nerflow rank: error: {error}", file=sys.stderr)
         return 1
-    order = ranked(records, predictions, args.strategy, args.min_words, args.seed)
+    language = getattr(predictor, "language", "en")
+    order = ranked(records, predictions, args.strategy, args.min_words, args.seed, language)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "ranked.labelstudio.json", "w", encoding="utf-8", newline="\n") as f:
@@ -130,7 +138,7 @@ def run(args) -> int:
     with open(out / "ranked.doccano.jsonl", "w", encoding="utf-8", newline="\n") as f:
         for rank, (i, score) in enumerate(order, 1):
             f.write(json.dumps(doccano_record(records[i], predictions[i], score, rank), ensure_ascii=False) + "\n")
-    short = sum(len(r["text"].split()) < args.min_words for r in records)
+    short = sum(words_in(r["text"], language) < args.min_words for r in records)
     print(f"nerflow rank: {len(records)} texts by {args.strategy} into {out}/ranked.labelstudio.json and "
           f"ranked.doccano.jsonl" + (f"; {short} of fewer than {args.min_words} words last" if short else "")
           + (f"; left out of Label Studio's predictions, labels the config lacks: "

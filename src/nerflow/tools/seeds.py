@@ -72,7 +72,10 @@ def settings(runs: list) -> list:
     for run in runs:
         key = json.dumps({k: v for k, v in run["params"].items() if k not in (SEED, *IGNORED)}, sort_keys=True,
                          default=str)
-        groups.setdefault(key, {"params": run["params"], "runs": []})["runs"].append(run)
+        group = groups.setdefault(key, {"params": run["params"], "runs": [], "repeated": []})
+        seeds = [r["params"].get(SEED) for r in group["runs"]]
+        # A seed run again (a commit that changed no param, an experiment without -S) is one run, not another seed.
+        group["repeated" if run["params"].get(SEED) in seeds else "runs"].append(run)
     for group in groups.values():
         group["runs"].sort(key=lambda run: str(run["params"].get(SEED)).zfill(12))  # by seed, numbers in order
     return list(groups.values())
@@ -112,6 +115,9 @@ def table(groups: list, unfinished: int = 0) -> str:
     names = "; ".join(f"{number}: " + ", ".join(r["name"] for r in group["runs"])
                       for number, (_, group, _, _) in enumerate(rows, 1))
     note = f"\n{unfinished} run(s) without metrics (queued or failed) left out." if unfinished else ""
+    repeated = sum(len(group["repeated"]) for group in groups)
+    note += f"\n{repeated} run(s) of a seed already counted (the same setting and seed again) left out." \
+        if repeated else ""
     return ("\n".join(lines) + f"\n\nScores in %, over the seeds of each setting (sd: the sample standard deviation). "
             f"Choose on dev; test reports the one chosen. Runs: {names}.{note}\n")
 

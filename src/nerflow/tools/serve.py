@@ -109,6 +109,8 @@ class Backend:
         self.configs = {}  # Label Studio project id -> its config, from /setup
         self.events, self.command = options.events, options.on_event
         self.running = None  # the --on-event command started last
+        self.pending = False  # an event came while it ran: run it again when it ends
+        self.lock = threading.Lock()  # request threads append events and start the command one at a time
 
     def health(self) -> dict:
         return {"status": "UP", "model_class": "nerflow", "model_version": self.predictor.model_version,
@@ -137,6 +139,8 @@ class Backend:
             if len(text) > self.options.max_chars:
                 raise RequestError(413, f"{where(i)} holds {len(text):,} characters: at most "
                                         f"{self.options.max_chars:,} (--max-chars)")
+            if getattr(self.predictor, "pair", False) and "\t" not in text:  # checked here: not in a shared batch
+                raise RequestError(400, f"{where(i)}: a pair model needs two texts, a tab between them")
         return texts
 
     def predict(self, body: dict) -> dict:
@@ -178,17 +182,34 @@ class Backend:
             raise RequestError(400, '"action" must name the event (ANNOTATION_CREATED, ...)')
         if action not in (*ANNOTATION_EVENTS, "START_TRAINING"):
             return {"status": "Unknown event"}, 200
-        if self.events:
-            record = {"received": datetime.now(timezone.utc).isoformat(timespec="seconds"), **body}
-            with open(self.events, "a", encoding="utf-8") as out:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
         started = False
-        if self.command and (self.running is None or self.running.poll() is not None):
-            # One at a time, in the background: an export and `dvc exp run --queue`, say; never training here.
-            self.running = subprocess.Popen(shlex.split(self.command), stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, start_new_session=True)
-            started = True
+        with self.lock:
+            if self.events:
+                record = {"received": datetime.now(timezone.utc).isoformat(timespec="seconds"), **body}
+                with open(self.events, "a", encoding="utf-8") as out:
+                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if self.command:
+                if self.running is not None and self.running.poll() is None:
+                    self.pending = True  # it runs again when this run ends: the latest annotations are never left out
+                else:
+                    self._start()
+                    started = True
         return {"status": "ok", "recorded": bool(self.events), "command_started": started}, 201
+
+    def _start(self) -> None:
+        """Start --on-event's command in the background (an export and `dvc exp run --queue`, say; never training
+        here), and a thread that waits for it and starts it again if events came meanwhile. Call with the lock."""
+        self.running = process = subprocess.Popen(shlex.split(self.command), stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def again():
+            process.wait()
+            with self.lock:
+                if self.pending and self.running is process:
+                    self.pending = False
+                    self._start()
+
+        threading.Thread(target=again, daemon=True).start()
 
 
 def create_app(backend: Backend):

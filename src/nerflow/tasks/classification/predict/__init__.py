@@ -53,6 +53,8 @@ class Classifier:
 
         if self.pair:
             split = [text.partition("\t") for text in texts]
+            if not all(tab for _, tab, _ in split):
+                raise ValueError("a pair model needs two texts a record: a tab between them")
             texts, pairs = [a for a, _, _ in split], [b for _, _, b in split]
         probabilities = self.probabilities(texts, pairs if self.pair else None)
         found = []

@@ -2,8 +2,9 @@
 predicted exactly once; the predictions written as `word gold predicted` lines (conlleval's input) in the scheme of
 the user's files; the errors classified and reported (errors.py). Data read from span files are also scored by
 exact character span and type (`char_spans`: the spans the input file holds against the predictions as written back,
-apart from the tags; it equals the conlleval scores, as each gold span is exactly a run of words), and written back
-as spans in the shape they came in (exports.py)."""
+apart from the tags; it equals the conlleval scores, as each gold span is exactly a run of words, but where texts
+split across splits are left out of it: texts_not_written), and written back as spans in the shape they came in
+(exports.py)."""
 
 import json
 from bisect import bisect_right

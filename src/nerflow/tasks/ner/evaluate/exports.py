@@ -89,16 +89,19 @@ def prodigy(text: str, spans: list, fields: dict = None, gold: list = None) -> d
     return record
 
 
+# What an .ann line's mention may not hold: a tab (the field separator) and whatever a reader takes for a line's end
+# (str.splitlines's breaks, which brat's own reader splits at too).
+BRAT_BREAKS = re.compile("[\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def brat_fragments(text: str, start: int, end: int) -> list:
-    """The (start, end) fragments brat writes a span as: split at line breaks and tabs (an .ann line holds no line
-    break), each fragment's whitespace trimmed, so that a span over a line break is fragments with only whitespace
-    between them (brat's own annotator does the same)."""
+    """The (start, end) fragments brat writes a span as: split at line breaks and tabs (BRAT_BREAKS), each
+    fragment's whitespace trimmed, so that a span over a line break is fragments with only whitespace between them
+    (brat's own annotator does the same)."""
     fragments, position = [], start
-    for piece in re.split(r"([\n\t])", text[start:end]):
+    for piece in BRAT_BREAKS.split(text[start:end]):
         a, b = position, position + len(piece)
-        position = b
-        if piece in ("\n", "\t"):
-            continue
+        position = b + 1  # past the break
         a += len(piece) - len(piece.lstrip())
         b -= len(piece) - len(piece.rstrip())
         if a < b:
@@ -106,13 +109,17 @@ def brat_fragments(text: str, start: int, end: int) -> list:
     return fragments
 
 
-def brat_ann(text: str, spans: list) -> str:
-    lines = []
+def brat_ann(text: str, spans: list) -> tuple:
+    """(the .ann text of `spans`, each span as written: (first fragment's start, last's end, its label)). A type's
+    spaces are written `_`: brat's types are names without spaces (a BRAT corpus's types have none)."""
+    lines, written = [], []
     for i, s in enumerate(spans):
         fragments = brat_fragments(text, s["start"], s["end"])
         offsets = ";".join(f"{a} {b}" for a, b in fragments)
-        lines.append(f"T{i + 1}\t{s['label']} {offsets}\t{' '.join(text[a:b] for a, b in fragments)}\n")
-    return "".join(lines)
+        mention = " ".join(text[a:b] for a, b in fragments)
+        lines.append(f"T{i + 1}\t{s['label'].replace(' ', '_')} {offsets}\t{mention}\n")
+        written.append((fragments[0][0], fragments[-1][1], s["label"]))
+    return "".join(lines), written
 
 
 def record_in(fmt: str, text: str, spans: list, model_version: str, fields: dict, names: dict = None,
@@ -139,18 +146,15 @@ class SpanExport:
         what evaluate scores against the gold by character."""
         shape, fields, names = source["shape"], source["fields"], source.get("names")
         if shape == "brat":
+            written = None
             for collection, spans in (("predicted", predicted), ("gold", gold)):
                 base = self.folder / f"{self.split}.brat" / collection / fields["file"]  # a name may hold dots
                 base.parent.mkdir(parents=True, exist_ok=True)
                 Path(f"{base}.txt").write_bytes(text.encode("utf-8"))
-                ann = brat_ann(text, spans)
+                ann, as_written = brat_ann(text, spans)
                 Path(f"{base}.ann").write_bytes(ann.encode("utf-8"))
                 if collection == "predicted":
-                    written = []
-                    for line in ann.splitlines():
-                        label, offsets = line.split("\t")[1].split(" ", 1)
-                        numbers = offsets.replace(";", " ").split()
-                        written.append((int(numbers[0]), int(numbers[-1]), label))
+                    written = as_written
             return written
         out = self._file(shape)
         if shape == "labelstudio":

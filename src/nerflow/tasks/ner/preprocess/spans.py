@@ -172,7 +172,7 @@ def json_texts(path, options: SpanOptions, problems: list, spans: SpanCounts):
             data = raw.read()
         try:
             tasks = json.loads(data.removeprefix(BOM).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:  # ValueError: JSONDecodeError, huge ints
             problems.append((1, "not JSON", f"not a JSON array ({error}); export the tasks as JSON again"))
             return
         if options.shape not in ("auto", "labelstudio"):
@@ -310,24 +310,31 @@ def file_names(tasks: list, options: SpanOptions) -> dict:
                 return {**names, "from_name": control}
             continue
         for annotation in task.get("annotations") if isinstance(task.get("annotations"), list) else []:
-            for result in annotation.get("result") or [] if isinstance(annotation, dict) else []:
+            results = annotation.get("result") if isinstance(annotation, dict) else None
+            for result in results if isinstance(results, list) else []:
                 if (isinstance(result, dict) and result.get("type") == "labels" and isinstance(result.get("from_name"), str)
                         and isinstance(result.get("to_name"), str)):
                     return {**names, "from_name": result["from_name"], "to_name": result["to_name"]}
     return names
 
 
-def control_keys(record: dict) -> list:
-    """A JSON-MIN record's keys holding a control's spans: lists of objects with span keys."""
+def region_keys(record: dict) -> list:
+    """A JSON-MIN record's keys holding a control's regions: lists of objects with span keys (results, not data)."""
     return [key for key, value in record.items() if key not in JSON_MIN_ANNOTATION and isinstance(value, list)
             and value and all(isinstance(v, dict) for v in value) and any(SPAN_KEYS & v.keys() for v in value)]
+
+
+def control_keys(record: dict) -> list:
+    """A JSON-MIN record's keys holding a <Labels> control's spans: regions one of which at least has labels (a
+    region's other controls, per-region choices or ratings, hold none: they are no spans)."""
+    return [key for key in region_keys(record) if any("labels" in v for v in record[key])]
 
 
 def newest(annotations: list):
     """The annotation used of several: the ground truth if one is marked so, else the newest by created_at (ISO
     8601 text), then by id; of equals, the first."""
-    def age(a):
-        created, ident = a.get("created_at"), a.get("id", a.get("annotation_id"))
+    def age(a):  # JSON-MIN's "id" is the task's: its annotation's own id is annotation_id
+        created, ident = a.get("created_at"), a.get("annotation_id", a.get("id"))
         return (a.get("ground_truth") is True, created if isinstance(created, str) else "",
                 ident if type(ident) is int else -1)
     best = annotations[0]
@@ -348,7 +355,8 @@ def json_min_task(records: list, options: SpanOptions, spans: SpanCounts, names:
     controls = control_keys(chosen)
     text = text_of(chosen, options.text_key, "the record")
     items = [item for key in controls for item in chosen[key]]
-    data = {key: value for key, value in chosen.items() if key not in controls and key not in JSON_MIN_ANNOTATION
+    regions = region_keys(chosen)
+    data = {key: value for key, value in chosen.items() if key not in regions and key not in JSON_MIN_ANNOTATION
             and key != "id"}
     fields = {**({"id": chosen["id"]} if "id" in chosen else {}), "data": data}
     found, unit = ls_spans(text, items, options, spans)
