@@ -11,7 +11,7 @@ from transformers import AutoModelForTokenClassification
 from conftest import PEOPLE, PLACES
 from nerflow.tools import cli
 from nerflow.tools.predict import load
-from nerflow.training.onnx import INT8_FILE, SERVED_FILE, OnnxModel, export, quantize
+from nerflow.training.onnx import INT8_FILE, SERVED_FILE, OnnxModel, export, optimize, quantize
 
 TEXTS = ["Anna left Berlin.", "John Garcia joined Anna in Zürich and Geneva; London and New York fined cars.",
          "", "😀 Angela Merkel", " ".join(["Anna left Berlin for London and Geneva."] * 30)]  # windowed: > 64 pieces
@@ -23,7 +23,9 @@ def exported(ner_model_dir, tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     model = AutoModelForTokenClassification.from_pretrained(ner_model_dir)
-    fp32 = export(model, folder)
+    # As the export stage does: eager attention's graph, fused by ONNX Runtime's optimizer.
+    fp32 = export(AutoModelForTokenClassification.from_pretrained(ner_model_dir, attn_implementation="eager"), folder)
+    assert optimize(fp32, model.config)  # attention fused
     quantize(fp32, folder / INT8_FILE)
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
         if (ner_model_dir / name).exists():

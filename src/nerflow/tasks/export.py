@@ -17,7 +17,7 @@ from nerflow.data.store import Windows, read_split
 from nerflow.paths import EVALUATED, MODEL_SETTINGS
 from nerflow.tasks import task_part
 from nerflow.training.inference import predict_classes, predict_windows
-from nerflow.training.onnx import INT8_FILE, SERVED_FILE, OnnxModel, export, per_position, quantize
+from nerflow.training.onnx import INT8_FILE, SERVED_FILE, OnnxModel, export, optimize, per_position, quantize
 from nerflow.training.tokenizer import load_tokenizer
 
 VARIANTS = ("torch", "fp32", "int8")  # the model as trained, and its two ONNX variants
@@ -29,16 +29,18 @@ def export_model(params: dict, model_dir: Path, processed: Path, tokenized: Path
     nerflow.json) from the model in `model_dir`; return metrics/export.json: each variant's dev and test score,
     speed and size, and the variant served."""
     evaluate, metric = task_part(params, "evaluate"), task_part(params, "train").dev_metric
-    model = evaluate.model_class.from_pretrained(model_dir).eval()
+    model = evaluate.model_class.from_pretrained(model_dir).eval()  # torch as evaluate runs it: the baseline
     tokenizer = load_tokenizer(model_dir)
-    fp32 = export(model, out)
+    # Exported with eager attention, whose graph ONNX Runtime's optimizer fuses (training/onnx.py).
+    fp32 = export(evaluate.model_class.from_pretrained(model_dir, attn_implementation="eager").eval(), out)
+    fused = optimize(fp32, model.config)
     int8 = quantize(fp32, out / INT8_FILE)
     tokenizer.save_pretrained(out)
     model.config.save_pretrained(out)
     shutil.copy(Path(model_dir) / MODEL_SETTINGS, out / MODEL_SETTINGS)
     threads = torch.get_num_threads()
     models = {"torch": model, "fp32": OnnxModel(fp32, model.config, threads), "int8": OnnxModel(int8, model.config, threads)}
-    report = {"metric": metric, "threads": threads, **{split: {} for split in EVALUATED}, "speed": {}}
+    report = {"metric": metric, "threads": threads, "fused": fused, **{split: {} for split in EVALUATED}, "speed": {}}
     with tempfile.TemporaryDirectory() as scratch:  # the evaluate part writes its predictions: not kept here
         for name, variant in models.items():
             for split in EVALUATED:

@@ -5,7 +5,10 @@ exactly as with torch.
 
 torch.onnx.export's TorchScript path: Hugging Face optimum's ONNX exporter (optimum-onnx) requires an older
 transformers than the pinned one, and the dynamo exporter needs onnxscript besides; this one gives dynamic axes for a
-BERT-like encoder with torch alone. ONNX Runtime's fp32 logits match torch's to about 1e-6.
+BERT-like encoder with torch alone. The model is exported with transformers' eager attention, whose graph ONNX
+Runtime's transformer optimizer recognises and fuses (attention, embedding and layer norms, GELU): on all-MiniLM-L6-v2
+on 2 CPU cores that took test-set throughput from 1.07x torch's to 1.13x (int8: 1.10x to 1.24x), where the exported
+scaled_dot_product_attention fused nothing. ONNX Runtime's fp32 logits match torch's to about 1e-5.
 """
 
 import json
@@ -43,14 +46,31 @@ def export(model, folder: Path) -> Path:
     return path
 
 
+def optimize(path: Path, config) -> bool:
+    """Fuse an exported BERT-like model's attention, layer norms and GELU in place with ONNX Runtime's transformer
+    optimizer; False (the file as exported) where it does not know the model's graph."""
+    from onnxruntime.transformers import optimizer
+
+    try:
+        fused = optimizer.optimize_model(str(path), model_type="bert", num_heads=config.num_attention_heads,
+                                         hidden_size=config.hidden_size)
+    except Exception:  # noqa: BLE001 (another architecture's graph: served as exported, unfused)
+        return False
+    fused.save_model_to_file(str(path))
+    return fused.get_fused_operator_statistics().get("Attention", 0) > 0
+
+
 def quantize(source: Path, target: Path) -> Path:
     """An int8 copy of an exported model: ONNX Runtime's dynamic quantization of its weights (MatMul, Gemm)."""
     import logging
 
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process first: shape inference, no accuracy
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    # The fused operators are ONNX Runtime's own, whose outputs shape inference cannot type: float, as they are.
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return target
 
 
