@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # a process a stage or script, most of them importing torch: seconds each
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
 SCRIPTS = sorted(str(p.relative_to(ROOT)) for pattern in ("scripts/*.py", "scripts/*.sh", "benchmarks/*.py", "examples/*.py")
                  for p in ROOT.glob(pattern)) + ["run.sh"]
-# These import torch or seqeval before they read their arguments: seconds each, so in the slow tier.
-HEAVY = {"benchmarks/step_cost.py", "benchmarks/speed.py", "benchmarks/conll_spans.py", "scripts/gpu_recipe.py"}
 
 
 def status() -> str:
@@ -39,7 +39,7 @@ def test_a_stage_says_what_it_reads_and_writes_and_does_nothing(tmp_path, stage)
                                                              for o in spec["outs"]]
 
 
-@pytest.mark.parametrize("script", [pytest.param(s, marks=pytest.mark.slow) if s in HEAVY else s for s in SCRIPTS])
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_a_script_answers_help_and_exits(script):
     before = status()
     command = ["bash", script] if script.endswith(".sh") else [sys.executable, script]

@@ -13,6 +13,8 @@ from nerflow.tools import cli
 from nerflow.tools.predict import load
 from nerflow.training.onnx import INT8_FILE, SERVED_FILE, OnnxModel, export, optimize, quantize
 
+pytestmark = pytest.mark.slow  # exporting and quantizing a model: seconds each
+
 TEXTS = ["Anna left Berlin.", "John Garcia joined Anna in Zürich and Geneva; London and New York fined cars.",
          "", "😀 Angela Merkel", " ".join(["Anna left Berlin for London and Geneva."] * 30)]  # windowed: > 64 pieces
 
@@ -74,7 +76,6 @@ def test_the_command_line_runs_the_exported_model(exported, ner_model_dir, capsy
     assert "holds no model.onnx: `dvc repro export/dvc.yaml`" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # dvc repro of the pipeline, then the opt-in export stage
 def test_the_export_stage_scores_times_and_chooses_the_served_variant(tmp_path, tiny_model_dir):
     import sys
 

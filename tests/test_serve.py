@@ -213,3 +213,34 @@ def test_events_during_a_run_start_the_command_once_more_after_it(tmp_path, back
         time.sleep(0.1)
     time.sleep(0.8)
     assert runs.read_text().splitlines() == ["run", "run"]  # once more for the events that came meanwhile, not twice
+
+
+def test_a_classifier_answers_label_studio_with_choices(tiny_model_dir, tmp_path):
+    """A text classifier (its nerflow.json says so) served: each task a <Choices> result under the project's names,
+    the class a choice of the config's (a class the config lacks left out), the task's score its uncertainty."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    labels = ["fresh", "rotten"]
+    model = AutoModelForSequenceClassification.from_pretrained(
+        tiny_model_dir, num_labels=2, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    model.save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
+    (tmp_path / "nerflow.json").write_text(json.dumps({"task": "classification", "max_length": 32, "pair": False}))
+    classifier = load(tmp_path, device="cpu")
+    client = create_app(Backend(classifier, "classification", options())).test_client()
+    config = ('<View><Text name="review" value="$body"/><Choices name="verdict" toName="review">'
+              '<Choice value="fresh"/><Choice value="rotten"/></Choices></View>')
+    texts = ["a warm, funny film", "dull", "", "two hours I will not get back"]
+    answer = client.post("/predict", json={"tasks": [{"id": i, "data": {"body": t}} for i, t in enumerate(texts)],
+                                           "label_config": config})
+    assert answer.status_code == 200
+    expected = classifier.predict(texts)
+    for result, found in zip(answer.get_json()["results"], expected):
+        assert [(r["from_name"], r["to_name"], r["type"], r["value"]) for r in result["result"]] == [
+            ("verdict", "review", "choices", {"choices": [found["label"]]})]
+        assert result["score"] == pytest.approx(found["uncertainty"]["margin"], abs=1e-4)
+    narrow = config.replace('<Choice value="rotten"/>', "")
+    results = client.post("/predict", json={"tasks": [{"id": i, "data": {"body": t}} for i, t in enumerate(texts)],
+                                            "label_config": narrow}).get_json()["results"]
+    assert [bool(r["result"]) for r in results] == [found["label"] == "fresh" for found in expected]

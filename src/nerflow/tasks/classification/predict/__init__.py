@@ -7,6 +7,7 @@ from functools import cached_property
 import torch
 
 from nerflow.tasks import predict
+from nerflow.tasks.predict import LabelConfig
 from nerflow.tasks.classification.records import Example
 from nerflow.tasks.classification.tokenize import encode
 from nerflow.tasks.classification.train import Train
@@ -69,7 +70,7 @@ class Classifier:
         """Which model predicts, for Label Studio's predictions (its weights hashed when first asked)."""
         return predict.model_version(self.model.name_or_path)
 
-    def labelstudio(self, texts: list, predictions: list, config: predict.LabelConfig, strategy: str = "margin") -> tuple:
+    def labelstudio(self, texts: list, predictions: list, config: LabelConfig, strategy: str = "margin") -> tuple:
         """(Label Studio's prediction of each text: a <Choices> result under the project's names, "score" the
         text's uncertainty by `strategy`; Counter of the labels left out, those the config's choices lack)."""
         left_out, found = Counter(), []
