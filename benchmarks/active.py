@@ -1,6 +1,6 @@
 """Does annotating what the model is least sure of first pay? An active-learning simulation on CoNLL-2003: dev entity F1
 by annotated tokens, `nerflow rank --strategy margin` against random choice, over seeds. Writes
-metrics/bench_active.json and the curves metrics/active/{margin,random}.tsv (dvc.yaml's plot "Active learning").
+metrics/bench_active.json and the curves metrics/active/{margin,random}.tsv (the plot of metrics/active/dvc.yaml).
 
     dvc repro download && python benchmarks/active.py       # 3 seeds, 500 sentences and 4 rounds of 500: about 2 h
 

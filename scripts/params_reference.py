@@ -27,9 +27,9 @@ params.yaml: window_overlap is 500; expected at most half of max_length (128), s
 ```
 
 The keys are flat at the top, so that `dvc exp run -S lr=3e-5` works; nested ones are set with their path,
-`-S dataset.split.dev=0.2`. A key left out of the file takes its default: a `params.yaml` needs only `task` and
-`tuning` (the code `dvc.yaml`'s stages depend on follows them, and DVC reads them before any stage runs) and the
-keys you change. The params stage writes each stage's values, yours and the defaults, to `data/params/<stage>.yaml`,
+`-S dataset.split.dev=0.2`. A key left out of the file takes its default: a `params.yaml` needs only `task`,
+`tuning` and `model` (the code `dvc.yaml`'s stages depend on follows the first two, the model artifact is labelled
+with all three, and DVC reads them before any stage runs) and the keys you change. The params stage writes each stage's values, yours and the defaults, to `data/params/<stage>.yaml`,
 which DVC compares: a stage reruns when a value it reads changes, whether you changed it or a default of the schema
 did. `-S lr=3e-5` changes a key the file holds; `-S ++lr=3e-5` sets it whether or not the file holds it.
 

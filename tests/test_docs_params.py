@@ -61,11 +61,10 @@ def test_the_docs_show_params_blocks_of_each_source_and_format():
 def test_a_docs_params_block_alone_runs(tmp_path, tiny_model_dir, page, text):
     env = make_project(tmp_path, FIXTURES / "tiny", tiny_model_dir)
     example = yaml.safe_load(filled(text))
-    params = {"task": "ner", "tuning": "full", **example}
+    params = {"task": "ner", "tuning": "full", "model": str(tiny_model_dir), **example}  # what DVC reads itself
     dataset = params.get("dataset", {})
     local = dataset.get("source") == "local"
     if local or "dataset" not in example:  # offline: the tiny model (and data) of the tests
-        params.setdefault("model", str(tiny_model_dir))
         params.setdefault("dataset", {"source": "local", "files": {"train": "fixture/train.txt"}})
     for name, path in dataset.get("files", {}).items() if local else []:
         source = LOCAL[Path(path).parts[0]] / Path(path).name
@@ -80,7 +79,7 @@ def test_a_docs_params_block_alone_runs(tmp_path, tiny_model_dir, page, text):
     assert (written["train"]["lr"], written["train"]["seed"]) == (2e-4, 42)  # the defaults, filled in
     assert set(written["preprocess"]["dataset"]) >= {"scheme", "spans", "split", "columns"}
     assert set(written["download"]["dataset"]) >= {"source", "wheel", "sdist", "archive", "hf"}
-    status = json.loads(dvc("status", "--json", cwd=tmp_path, env=env).stdout)
+    status = json.loads(dvc("status", "--json", "dvc.yaml", cwd=tmp_path, env=env).stdout)
     changed_params = [change for stage in status.values() for entry in stage if isinstance(entry, dict)
                       for change in entry.get("changed deps", {}).values() if isinstance(change, dict)]
     assert not [c for c in changed_params if "deleted" in c.values()], changed_params  # no key missing

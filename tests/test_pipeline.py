@@ -116,7 +116,7 @@ def test_editing_one_stage_invalidates_only_what_depends_on_it(reproduced):
     original = module.read_text()
     try:
         module.write_text(original + "\n# an edit\n")
-        assert set(json.loads(dvc("status", "--json", cwd=repo, env=env).stdout)) == {"evaluate"}
+        assert set(json.loads(dvc("status", "--json", "dvc.yaml", cwd=repo, env=env).stdout)) == {"evaluate"}
     finally:
         module.write_text(original)
     params_file = repo / "params.yaml"
@@ -125,9 +125,13 @@ def test_editing_one_stage_invalidates_only_what_depends_on_it(reproduced):
         params = yaml.safe_load(original)
         params["dataset"]["repair"] = True
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-        assert set(json.loads(dvc("status", "--json", cwd=repo, env=env).stdout)) == {"preprocess"}
+        assert set(json.loads(dvc("status", "--json", "dvc.yaml", cwd=repo, env=env).stdout)) == {"params"}
+        dvc("repro", "params", cwd=repo, env=env)  # the values each stage reads, written to data/params/
+        assert set(json.loads(dvc("status", "--json", "dvc.yaml", cwd=repo, env=env).stdout)) == {"preprocess"}
     finally:
         params_file.write_text(original)
+        dvc("repro", "params", cwd=repo, env=env)
+    assert "up to date" in dvc("status", "dvc.yaml", cwd=repo, env=env).stdout
 
 
 def test_training_on_cpu_is_bit_reproducible(reproduced):
@@ -137,7 +141,7 @@ def test_training_on_cpu_is_bit_reproducible(reproduced):
         run([sys.executable, "-m", f"nerflow.stages.{stage}"], repo, env)
     assert (repo / "metrics/eval.json").read_text() == before
     # dvc hashes the retrained model folder: identical bytes leave the pipeline up to date.
-    assert "up to date" in dvc("status", cwd=repo, env=env).stdout
+    assert "up to date" in dvc("status", "dvc.yaml", cwd=repo, env=env).stdout
 
 
 def test_exp_run_with_set_param_shows_in_exp_show(reproduced):

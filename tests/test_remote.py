@@ -101,7 +101,7 @@ def test_fresh_clone_pulls_byte_identical_model_and_data(team):
     pulled, original = files_under(repo), files_under(team.first)
     assert "models/finetuned/model.safetensors" in pulled and "data/tokenized/train/part-00000.arrow" in pulled
     assert pulled == original
-    assert "up to date" in dvc("status", cwd=repo, env=env).stdout
+    assert "up to date" in dvc("status", "dvc.yaml", cwd=repo, env=env).stdout
 
 
 def test_exp_run_pull_with_unchanged_params_restores_instead_of_training(team):

@@ -63,7 +63,7 @@ def test_a_task_of_ones_own_runs_through_every_stage(tmp_path, tiny_model_dir):
     assert json.loads(out)["label"] in ("long", "short")
     assert "Running stage" not in dvc("repro", cwd=repo, env=env).stdout
     (repo / "src/nerflow/tasks/toy/preprocess/__init__.py").write_text(TOY_TASK["preprocess/__init__.py"] + "# edited\n")
-    changed = json.loads(dvc("status", "--json", cwd=repo, env=env).stdout)
+    changed = json.loads(dvc("status", "--json", "dvc.yaml", cwd=repo, env=env).stdout)
     assert sorted(changed) == ["preprocess"]  # its own code is a dependency of the stage that runs it
 
 
