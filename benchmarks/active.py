@@ -2,14 +2,14 @@
 by annotated tokens, `nerflow rank --strategy margin` against random choice, over seeds. Writes
 metrics/bench_active.json and the curves metrics/active/{margin,random}.tsv (the plot of metrics/active/dvc.yaml).
 
-    dvc repro download && python benchmarks/active.py       # 3 seeds, 500 sentences and 4 rounds of 500: about 2 h
+    dvc repro download && python benchmarks/active.py              # 3 seeds, 500 sentences and 3 rounds of 500: 1.2 h
 
 The pool is CoNLL-2003 train's sentences, less what active learning famously picks and an annotator gains nothing
 from: the -DOCSTART- lines and one-token sentences (counted). Each seed draws a seed set of --seed-size sentences at
 random; then each round adds --budget sentences, chosen by `nerflow rank` (the real command, on the pool left, with
 the model of the round before) or at random (seeded), and trains again from the base model on all chosen so far.
 Each training is the pipeline's own stages (preprocess, tokenize, train) in a scratch project, the default params
-but for what the 2-core machine needs to run 27 trainings in a few hours (all in the JSON): `context: sentence`
+but for what the 2-core machine needs to run 21 trainings in about an hour (all in the JSON): `context: sentence`
 (chosen sentences have no document around them), `min_steps` 300 (small sets get more epochs, as the default's
 1,000 do, at a third of the cost), one thread a run and two runs at a time, and dev scored on its first
 --dev-sentences sentences (whole documents) after each epoch: the curve's dev F1 is the train stage's kept epoch's.
@@ -127,7 +127,7 @@ def main():
     parser.add_argument("--seeds", default="42,43,44")
     parser.add_argument("--seed-size", type=int, default=500, help="sentences in the seed set (default 500)")
     parser.add_argument("--budget", type=int, default=500, help="sentences added a round (default 500)")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dev-sentences", type=int, default=1000, help="dev's first sentences, whole documents")
     parser.add_argument("--min-steps", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time, a thread each (default 2)")
