@@ -223,7 +223,7 @@ def test_a_classifier_answers_label_studio_with_choices(tiny_model_dir, tmp_path
     torch.manual_seed(0)
     labels = ["fresh", "rotten"]
     model = AutoModelForSequenceClassification.from_pretrained(
-        tiny_model_dir, num_labels=2, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+        tiny_model_dir, num_labels=2, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
     model.save_pretrained(tmp_path)
     AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path)
     (tmp_path / "nerflow.json").write_text(json.dumps({"task": "classification", "max_length": 32, "pair": False}))
@@ -232,8 +232,8 @@ def test_a_classifier_answers_label_studio_with_choices(tiny_model_dir, tmp_path
     config = ('<View><Text name="review" value="$body"/><Choices name="verdict" toName="review">'
               '<Choice value="fresh"/><Choice value="rotten"/></Choices></View>')
     texts = ["a warm, funny film", "dull", "", "two hours I will not get back"]
-    answer = client.post("/predict", json={"tasks": [{"id": i, "data": {"body": t}} for i, t in enumerate(texts)],
-                                           "label_config": config})
+    tasks = [{"id": i, "data": {"body": text}} for i, text in enumerate(texts)]
+    answer = client.post("/predict", json={"tasks": tasks, "label_config": config})
     assert answer.status_code == 200
     expected = classifier.predict(texts)
     for result, found in zip(answer.get_json()["results"], expected):
@@ -241,6 +241,5 @@ def test_a_classifier_answers_label_studio_with_choices(tiny_model_dir, tmp_path
             ("verdict", "review", "choices", {"choices": [found["label"]]})]
         assert result["score"] == pytest.approx(found["uncertainty"]["margin"], abs=1e-4)
     narrow = config.replace('<Choice value="rotten"/>', "")
-    results = client.post("/predict", json={"tasks": [{"id": i, "data": {"body": t}} for i, t in enumerate(texts)],
-                                            "label_config": narrow}).get_json()["results"]
+    results = client.post("/predict", json={"tasks": tasks, "label_config": narrow}).get_json()["results"]
     assert [bool(r["result"]) for r in results] == [found["label"] == "fresh" for found in expected]
