@@ -33,6 +33,19 @@ def test_the_active_learning_simulation_writes_both_curves(tmp_path, tiny_model_
         assert lines[0] == "annotated_tokens\tdev_f1" and len(lines) == 4
 
 
+
+def test_the_committed_curves_are_the_plot_benchmarks_shows():
+    """BENCHMARKS.md's `dvc plots show metrics/active/dvc.yaml`, as JSON: both curves of metrics/active, as the script
+    wrote them."""
+    result = subprocess.run([sys.executable, "-m", "dvc", "plots", "show", "--json", "metrics/active/dvc.yaml"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    plot = json.loads(result.stdout)["data"]["Active learning, dev entity F1 by annotated tokens"]
+    shown = {(row["filename"], row["annotated_tokens"], row["dev_f1"]) for row in plot[0]["content"]["data"]["values"]}
+    written = {(f"{strategy}.tsv", *line.split("\t")) for strategy in ("margin", "random")
+               for line in (ROOT / "metrics" / "active" / f"{strategy}.tsv").read_text().splitlines()[1:]}
+    assert shown == written and len(written) == 8
+
 def test_the_span_benchmark_compares_words_entities_and_time(tmp_path, tiny_model_dir):
     output = tmp_path / "spans.json"
     script("spans_against_tokens.py", "--raw", FIXTURES / "tiny", "--base-model", tiny_model_dir, "--runs", 1,
